@@ -1,0 +1,35 @@
+# Two entry points that do all set-up on a fresh Debian/Ubuntu machine:
+#   make run    trains the default chip (chip_configs/default.yaml) and writes runs/default/
+#   make test   runs the test suite
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.cosim-installed
+# Deliberate threading on small machines: one BLAS thread per process unless the user says otherwise.
+export OPENBLAS_NUM_THREADS ?= 1
+export NUMBA_THREADING_LAYER ?= workqueue
+
+.PHONY: run test setup system-packages bench clean
+
+run: setup
+	$(BIN)/python examples/analog_core.py
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python benchmarks/solver.py
+
+setup: system-packages $(STAMP)
+
+system-packages:
+	@scripts/install-system-packages.sh
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev,spice]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) build *.egg-info

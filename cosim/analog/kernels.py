@@ -1,0 +1,119 @@
+"""Numba kernels for the node-local work of block coordinate descent.
+
+Each kernel updates one layer of node voltages in place, given the currents its neighbours drive into
+it, and returns ``(max |dv|, max |v|)`` over the layer so the caller can test convergence. They take
+and return arrays and scalars only; tolerances, warnings and errors belong to :mod:`cosim.analog.solve`.
+
+Row-broadcast convention: ``source``, ``den``, ``lo`` and ``hi`` have shape ``(1, n)`` (shared by every
+sample) or ``(B, n)`` (one row per sample).
+
+Kirchhoff's current law at node ``i`` of sample ``b``::
+
+    a * below[b, i] + kappa * above[b, i] + source[b, i] - den[b, i] * v + i_diode(v) = 0
+"""
+
+import math
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True)
+def _row(array, b):
+    return b if array.shape[0] > 1 else 0
+
+
+@numba.njit(cache=True, nogil=True)
+def ideal_layer_update(below, a, above, kappa, has_above, source, den, lo, hi, v):
+    """Exact minimisation over one layer with ideal diodes: v = clip(currents / den, lo, hi)."""
+    batch, n = v.shape
+    max_dv = 0.0
+    max_v = 0.0
+    for b in range(batch):
+        rs, rd, rl, rh = _row(source, b), _row(den, b), _row(lo, b), _row(hi, b)
+        for i in range(n):
+            current = a * below[b, i] + source[rs, i]
+            if has_above:
+                current += kappa * above[b, i]
+            new = current / den[rd, i]
+            if new < lo[rl, i]:
+                new = lo[rl, i]
+            elif new > hi[rh, i]:
+                new = hi[rh, i]
+            dv = abs(new - v[b, i])
+            if dv > max_dv:
+                max_dv = dv
+            if abs(new) > max_v:
+                max_v = abs(new)
+            v[b, i] = new
+    return max_dv, max_v
+
+
+@numba.njit(cache=True, nogil=True)
+def _shockley_kcl(x, den, current, lo, hi, i_s, nvt):
+    """f(x) = den x - current - i_lower(x) + i_upper(x) and f'(x); f is increasing in x."""
+    f = den * x - current
+    df = den
+    if lo > -np.inf:
+        e = math.exp((lo - x) / nvt)
+        f -= i_s * (e - 1.0)
+        df += i_s * e / nvt
+    if hi < np.inf:
+        e = math.exp((x - hi) / nvt)
+        f += i_s * (e - 1.0)
+        df += i_s * e / nvt
+    return f, df
+
+
+@numba.njit(cache=True, nogil=True)
+def solve_shockley_node(current, den, lo, hi, i_s, nvt, guess):
+    """Root of KCL at one node with Shockley diodes to rails lo (anode at rail) and hi (cathode at rail).
+
+    Safeguarded Newton: the root is bracketed by the unclipped linear solution and its clip to the
+    rails (widened by 2 I_s / den for the reverse saturation currents); Newton steps that leave the
+    bracket, or are not finite, are replaced by bisection.
+    """
+    linear = current / den
+    clipped = min(max(linear, lo), hi)
+    margin = 2.0 * i_s / den
+    left = min(linear, clipped) - margin
+    right = max(linear, clipped) + margin
+    x = guess if left < guess < right else clipped
+    for _ in range(200):
+        f, df = _shockley_kcl(x, den, current, lo, hi, i_s, nvt)
+        if f > 0.0:
+            right = x
+        elif f < 0.0:
+            left = x
+        else:
+            return x
+        step = f / df
+        new = x - step
+        if not (left < new < right) or not math.isfinite(new):
+            new = 0.5 * (left + right)
+        if abs(new - x) <= 4e-16 * max(abs(new), nvt):
+            return new
+        x = new
+    return x
+
+
+@numba.njit(cache=True, nogil=True)
+def shockley_layer_update(below, a, above, kappa, has_above, source, den, lo, hi, i_s, nvt, v):
+    """Exact minimisation over one layer with Shockley diodes (one scalar monotone equation per node)."""
+    batch, n = v.shape
+    max_dv = 0.0
+    max_v = 0.0
+    for b in range(batch):
+        rs, rd, rl, rh = _row(source, b), _row(den, b), _row(lo, b), _row(hi, b)
+        for i in range(n):
+            current = a * below[b, i] + source[rs, i]
+            if has_above:
+                current += kappa * above[b, i]
+            new = solve_shockley_node(current, den[rd, i], lo[rl, i], hi[rh, i], i_s, nvt, v[b, i])
+            dv = abs(new - v[b, i])
+            if dv > max_dv:
+                max_dv = dv
+            if abs(new) > max_v:
+                max_v = abs(new)
+            v[b, i] = new
+    return max_dv, max_v
