@@ -282,20 +282,20 @@ class ResistiveNetwork:
         return self.sizes[-1]
 
     @property
-    def gap_weights(self) -> np.ndarray:
+    def gap_weights(self) -> tuple[float, ...]:
         """c_l: energy weight of crossbar l (1 without amplifiers; c_{L-1} = 1)."""
-        c = np.ones(self.n_layers)
+        c = [1.0] * self.n_layers
         for l in range(self.n_layers - 1, 0, -1):
             amp = self.amplifiers[l]
             c[l - 1] = c[l] * amp.forward_gain / amp.backward_gain
-        return c
+        return tuple(c)
 
     @property
-    def node_weights(self) -> np.ndarray:
+    def node_weights(self) -> tuple[float, ...]:
         """s_m = c_{m-1} for layers 0 .. L (s_0 = c_0 A_0 / kappa_0 for the input sources)."""
         c = self.gap_weights
         amp0 = self.amplifiers[0]
-        return np.concatenate([[c[0] * amp0.forward_gain / amp0.backward_gain], c])
+        return (c[0] * amp0.forward_gain / amp0.backward_gain, *c)
 
     def has_diodes(self, layer: int) -> bool:
         """True if any node of ``layer`` has a diode to a finite rail."""

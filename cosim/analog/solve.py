@@ -237,7 +237,7 @@ class BCDSolver:
     def _initial_voltages(self, batch: int, terms: list[_LayerTerms], init: Equilibrium | None) -> list[np.ndarray]:
         net = self.network
         if init is None:
-            return [np.zeros((batch, n), dtype=net.dtype) + np.clip(0.0, t.lo, t.hi)
+            return [np.clip(np.zeros((batch, n), dtype=net.dtype), t.lo, t.hi).astype(net.dtype)
                     for n, t in zip(net.sizes[1:], terms)]
         if len(init.layers) != len(net.sizes) or init.layers[0].shape[0] != batch:
             raise ParameterError("warm start: the initial equilibrium is for another network or batch size")
