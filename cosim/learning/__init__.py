@@ -1,0 +1,1 @@
+"""Learning: EP controller, BP–EP chain, implicit-differentiation reference, losses and optimisers."""
