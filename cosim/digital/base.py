@@ -76,6 +76,8 @@ class Op(ABC):
     def __init__(self, dtype=None):
         self.dtype = None if dtype is None else np.dtype(dtype)
         self.params: dict[str, np.ndarray] = {}
+        #: non-learned state that a checkpoint must keep (e.g. batch-norm running statistics), updated in place
+        self.buffers: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self._y_shape: tuple | None = None
 

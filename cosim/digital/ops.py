@@ -92,8 +92,8 @@ class BatchNorm(_PerChannel):
         self.momentum, self.eps = float(momentum), float(eps)
         self.params["gamma"] = np.ones(self.num_features, dtype=self.dtype)
         self.params["beta"] = np.zeros(self.num_features, dtype=self.dtype)
-        self.running_mean = np.zeros(self.num_features, dtype=self.dtype)
-        self.running_var = np.ones(self.num_features, dtype=self.dtype)
+        self.running_mean = self.buffers["running_mean"] = np.zeros(self.num_features, dtype=self.dtype)
+        self.running_var = self.buffers["running_var"] = np.ones(self.num_features, dtype=self.dtype)
 
     def _forward(self, x, training):
         axes = channel_axes(x.ndim)

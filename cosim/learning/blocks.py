@@ -1,0 +1,187 @@
+"""The two kinds of block an ff-EBM chains: digital (backprop) and analog (EP, or ID as reference).
+
+Both expose the same small interface to :class:`cosim.learning.chain.Chain`:
+``forward(x, training)``, ``backward(grad_out) -> grad_in``, ``parameters`` (lists of arrays the
+optimiser updates in place), ``gradients`` (parallel lists), ``bounds`` and ``after_update()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cosim.analog import ResistiveBlock
+from cosim.digital.base import Op, OpCost
+from cosim.errors import ParameterError
+
+
+class DigitalBlock:
+    """A sequence of digital ops, trained by backpropagation."""
+
+    kind = "digital"
+
+    def __init__(self, ops: list[Op]):
+        self.ops = list(ops)
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        for op in self.ops:
+            x = op.forward(x, training)
+        return x
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        for op in reversed(self.ops):
+            grad = op.backward(grad)
+        return grad
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return [f"{i}.{type(op).__name__}.{name}" for i, op in enumerate(self.ops) for name in op.params]
+
+    @property
+    def parameters(self) -> list[np.ndarray]:
+        return [p for op in self.ops for p in op.params.values()]
+
+    @property
+    def gradients(self) -> list[np.ndarray]:
+        return [op.grads[name] for op in self.ops for name in op.params]
+
+    @property
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Non-learned state kept by checkpoints (batch-norm running statistics), by name."""
+        return {f"{i}.{type(op).__name__}.{name}": b for i, op in enumerate(self.ops) for name, b in op.buffers.items()}
+
+    @property
+    def bounds(self):
+        return None
+
+    def after_update(self) -> None:
+        """Digital parameters are used as they are; nothing to push anywhere."""
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        for op in self.ops:
+            input_shape = op.output_shape(input_shape)
+        return input_shape
+
+    def cost(self, input_shape: tuple, batch: int, itemsize: int) -> OpCost:
+        total = OpCost()
+        for op in self.ops:
+            total = total + op.cost(input_shape, batch, itemsize)
+            input_shape = op.output_shape(input_shape)
+        return total
+
+
+@dataclass(frozen=True)
+class NudgeSettings:
+    """How an analog block is nudged: algorithm ("ep" or "id"), EP estimator, and relative strength beta.
+
+    beta is dimensionless: the nudge current is scaled so that, through the output nodes' own
+    conductance, it would move them by beta times the RMS free-phase output voltage.
+    """
+
+    algorithm: str = "ep"
+    estimator: str = "centred"
+    beta: float = 0.1
+
+
+class AnalogBlock:
+    """A resistive network trained by EP: parameters are conductances normalised by ``g_max``.
+
+    The optimiser sees ``theta = g / g_max`` (kept in ``[g_min / g_max, 1]``) and ``bias / g_max``
+    (volts); the network is updated from them after every step. The block input x drives the input
+    sources at ``input_scale * x`` volts; its output is the output node voltages (volts).
+    """
+
+    kind = "analog"
+
+    def __init__(self, block: ResistiveBlock, g_min: float, g_max: float, input_scale: float,
+                 nudge: NudgeSettings, learn_biases: bool = True):
+        if not 0 <= g_min < g_max:
+            raise ParameterError(f"need 0 <= g_min < g_max, got g_min={g_min}, g_max={g_max}")
+        self.block = block
+        self.network = block.network
+        self.g_min, self.g_max = g_min, g_max
+        self.input_scale = input_scale
+        self.nudge = nudge
+        self.learn_biases = learn_biases
+        dtype = self.network.dtype
+        self.theta = [np.array(g / g_max, dtype=dtype) for g in self.network.conductances]
+        self.theta_bias = [np.array(b / g_max, dtype=dtype) for b in self.network.biases] if learn_biases else []
+        self._grads: list[np.ndarray] = [np.zeros_like(p) for p in self.parameters]
+        self._input_shape: tuple | None = None
+        self.reset_counters()
+
+    def reset_counters(self) -> None:
+        """Zero the solve statistics (free relaxations, their sweeps, unconverged solves of any phase)."""
+        self.free_solves = self.free_sweeps = self.unconverged = 0
+
+    @property
+    def mean_free_sweeps(self) -> float:
+        return self.free_sweeps / max(self.free_solves, 1)
+
+    def _count(self, *states) -> None:
+        self.unconverged += sum(not s.info.converged for s in states if s is not None)
+
+    @property
+    def parameter_names(self) -> list[str]:
+        names = [f"conductances.{l}" for l in range(len(self.theta))]
+        return names + [f"biases.{m}" for m in range(len(self.theta_bias))]
+
+    @property
+    def parameters(self) -> list[np.ndarray]:
+        return [*self.theta, *self.theta_bias]
+
+    @property
+    def gradients(self) -> list[np.ndarray]:
+        return self._grads
+
+    buffers: dict[str, np.ndarray] = {}
+
+    @property
+    def bounds(self) -> list[tuple[float, float] | None]:
+        """Conductances stay in their physical range; bias currents are unbounded."""
+        return [(self.g_min / self.g_max, 1.0)] * len(self.theta) + [None] * len(self.theta_bias)
+
+    def after_update(self) -> None:
+        """Program the network with the updated parameters."""
+        self.network.set_conductances([t * self.g_max for t in self.theta])
+        if self.learn_biases:
+            self.network.set_biases([t * self.g_max for t in self.theta_bias])
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        self._input_shape = x.shape[1:]
+        flat = x.reshape(x.shape[0], -1)
+        output = self.block.forward(self.input_scale * flat)
+        self.free_solves += 1
+        self.free_sweeps += self.block.free.info.sweeps
+        self._count(self.block.free)
+        return output
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        """Parameter gradients from the nudged phases (or ID); returns dL/dx for the block before."""
+        grad = np.asarray(grad, dtype=self.network.dtype)
+        if self.nudge.algorithm == "id":
+            grads = self.block.implicit_gradients(error=grad)
+        else:
+            grads = self.block.ep_gradients(self.nudge_strength(grad), error=grad, estimator=self.nudge.estimator)
+            self._count(*self.block.phases.values())
+        self._grads = [g * self.g_max for g in grads.conductances]
+        if self.learn_biases:
+            self._grads += [g * self.g_max for g in grads.biases]
+        return (self.input_scale * grads.inputs).reshape((grad.shape[0], *self._input_shape))
+
+    def nudge_strength(self, error: np.ndarray) -> float:
+        """EP's beta in amperes per unit of error: moves the outputs by ~beta_rel x their RMS voltage."""
+        free = self.block.free.output
+        volts = float(np.sqrt(np.mean(free * free))) or 1.0
+        error_rms = float(np.sqrt(np.mean(error * error))) or 1.0
+        conductance = float(np.mean(self.network.self_conductances[-1]))
+        return self.nudge.beta * volts * conductance / error_rms
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        width = int(np.prod(input_shape))
+        if width != self.network.input_width:
+            raise ParameterError(
+                f"analog block expects {self.network.input_width} inputs but the block before gives {width} "
+                f"(shape {input_shape})")
+        return (self.network.output_width,)
