@@ -83,7 +83,7 @@ class Trainer:
             block.reset_counters()
         batches = iterate_batches(data.train_x, data.train_y, self.batch_size, self.rng, drop_last=True)
         bar = tqdm(batches, total=self.steps_per_epoch, desc=f"epoch {epoch + 1}/{epochs}", unit="batch",
-                   disable=not self.progress, leave=True, dynamic_ncols=True)
+                   disable=not self.progress, leave=True, dynamic_ncols=True, mininterval=0.5)
         for step, (xb, yb) in enumerate(bar):
             self.optimizer.set_lr(self.schedule(epoch * self.steps_per_epoch + step))
             out = chain.forward(xb, training=True)

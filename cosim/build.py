@@ -1,0 +1,106 @@
+"""From a validated :class:`~cosim.config.schema.Config` to the objects a run needs.
+
+The one place where config names meet simulator classes: datasets, digital ops, resistive networks,
+the chain, the optimiser and the schedule. Shapes are inferred block by block so an impossible model
+fails here, before any training, with the key path of the offending block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+
+from cosim.analog import Amplifier, BCDSolver, IdealDiode, ResistiveBlock, ResistiveNetwork, ShockleyDiode
+from cosim.config.schema import AnalogBlockConfig, Config, DigitalBlockConfig
+from cosim.data import Dataset, load_dataset
+from cosim.digital.ops import make_op
+from cosim.errors import ConfigError, CosimError
+from cosim.learning.blocks import AnalogBlock, DigitalBlock, NudgeSettings
+from cosim.learning.chain import Chain
+from cosim.learning.optim import Optimizer, Schedule, constant_schedule, cosine_schedule, make_optimizer
+
+#: digital ops that need image-shaped input; a model starting with one gets unflattened samples
+SPATIAL_OPS = ("conv2d", "maxpool2d", "avgpool2d")
+#: config op names whose class in cosim.digital has another registry name
+OP_NAMES = {"gain_offset": "gainoffset"}
+
+
+def build_dataset(config: Config) -> Dataset:
+    data, first = config.data, config.model.blocks[0]
+    spatial = isinstance(first, DigitalBlockConfig) and first.ops[0].op in SPATIAL_OPS
+    return load_dataset(data.dataset, path=data.path, n_train=data.n_train, n_test=data.n_test, seed=config.seed,
+                        normalize=data.normalize, flatten=not spatial, dtype=np.dtype(config.model.dtype))
+
+
+def build_chain(config: Config, input_shape: tuple, n_classes: int, rng: np.random.Generator) -> Chain:
+    """The ff-EBM of ``config.model``, initialised from ``rng``, for samples of ``input_shape``."""
+    blocks, shape = [], tuple(input_shape)
+    for index, block_config in enumerate(config.model.blocks):
+        path = f"model.blocks[{index}]"
+        try:
+            if isinstance(block_config, DigitalBlockConfig):
+                block = _digital_block(block_config, shape, config.model.dtype, rng)
+            else:
+                block = _analog_block(block_config, shape, config, rng)
+            shape = block.output_shape(shape)
+        except CosimError as err:
+            raise ConfigError(f"{path}: {err}") from None
+        blocks.append(block)
+    blocks_out = shape
+    if config.training.loss == "cross_entropy" and blocks_out != (n_classes,):
+        raise ConfigError(f"model.blocks: the last block gives outputs of shape {blocks_out}, but cross_entropy on "
+                          f"{config.data.dataset} needs {n_classes} outputs; set the last block's outputs to "
+                          f"{n_classes}")
+    return Chain(blocks, config.training.loss)
+
+
+def _digital_block(block_config: DigitalBlockConfig, shape: tuple, dtype: str, rng) -> DigitalBlock:
+    ops = []
+    for position, op_config in enumerate(block_config.ops):
+        kwargs = {k: v for k, v in asdict(op_config).items() if k != "op"}
+        name = op_config.op
+        if name == "linear":
+            kwargs.update(in_features=int(np.prod(shape)), rng=rng, dtype=dtype)
+        elif name == "conv2d":
+            kwargs.update(in_channels=shape[0] if shape else 0, rng=rng, dtype=dtype)
+        elif name in ("batchnorm", "gain_offset"):
+            kwargs.update(num_features=shape[0] if shape else 0, dtype=dtype)
+        try:
+            op = make_op(OP_NAMES.get(name, name), **kwargs)
+            shape = op.output_shape(shape)
+        except CosimError as err:
+            raise ConfigError(f"ops[{position}] ({name}): {err}") from None
+        ops.append(op)
+    return DigitalBlock(ops)
+
+
+def _analog_block(block_config: AnalogBlockConfig, shape: tuple, config: Config, rng) -> AnalogBlock:
+    c = block_config
+    n_in = int(np.prod(shape))
+    sizes = [2 * n_in if c.duplicate_inputs else n_in, *c.hidden, c.outputs]
+    conductances = [rng.uniform(c.g_min_S, c.g_max_S, (a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    diode = IdealDiode() if c.diode.model == "ideal" else ShockleyDiode(
+        c.diode.saturation_current_A, c.diode.emission_coefficient, c.diode.temperature_K)
+    amplifiers = None if c.amplifier_gains is None else [Amplifier(a, 1.0 / a) for a in c.amplifier_gains]
+    network = ResistiveNetwork(
+        conductances, lower_rails=[c.lower_rail_V] * len(c.hidden), upper_rails=[c.upper_rail_V] * len(c.hidden),
+        diode=diode, amplifiers=amplifiers, duplicate_inputs=c.duplicate_inputs, dtype=config.model.dtype)
+    solver = BCDSolver(network, tol=config.solver.tol, max_sweeps=config.solver.max_sweeps,
+                       on_unconverged=config.solver.on_unconverged)
+    training = config.training
+    nudge = NudgeSettings(training.algorithm, training.estimator, training.beta)
+    return AnalogBlock(ResistiveBlock(network, solver), c.g_min_S, c.g_max_S, c.input_scale, nudge,
+                       learn_biases=c.bias_currents)
+
+
+def build_optimizer(config: Config, chain: Chain, steps_per_epoch: int) -> tuple[Optimizer, Schedule]:
+    opt = config.training.optimizer
+    groups = chain.parameter_groups(opt.analog_lr_scale)
+    if opt.kind == "adam":
+        optimizer = make_optimizer("adam", groups, lr=opt.lr, betas=tuple(opt.betas), weight_decay=opt.weight_decay)
+    else:
+        optimizer = make_optimizer("sgd", groups, lr=opt.lr, momentum=opt.momentum, weight_decay=opt.weight_decay)
+    total = steps_per_epoch * config.training.epochs
+    schedule = cosine_schedule(opt.lr, total) if config.training.schedule == "cosine" else constant_schedule(opt.lr)
+    return optimizer, schedule

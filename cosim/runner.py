@@ -1,0 +1,103 @@
+"""One training run from a config to a results directory — what `cosim run` (and later sweeps) call.
+
+DIR/config.yaml      the resolved config (every default written out)
+DIR/results.h5       metrics, summary and final parameters (rewritten atomically after every epoch)
+DIR/checkpoint.h5    model, optimiser, data-order and metric state after the last finished epoch
+DIR/training.png     loss and accuracy curves
+A killed run restarted with ``resume=True`` continues from its last finished epoch.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from cosim import plots
+from cosim.build import build_chain, build_dataset, build_optimizer
+from cosim.config import dump_config
+from cosim.config.schema import Config
+from cosim.errors import CosimError
+from cosim.learning.train import METRICS, Trainer
+from cosim.results import atomic_write, load_checkpoint, save_checkpoint, write_results
+
+RESULTS, CHECKPOINT, CONFIG, CURVES = "results.h5", "checkpoint.h5", "config.yaml", "training.png"
+
+
+def prepare(config: Config, progress: bool = False) -> Trainer:
+    """Dataset, chain, optimiser and schedule of ``config``, wrapped in a ready-to-fit Trainer."""
+    dataset = build_dataset(config)
+    rng = np.random.default_rng(config.seed)
+    chain = build_chain(config, dataset.train_x.shape[1:], dataset.n_classes, rng)
+    steps = max(1, len(dataset.train_y) // config.data.batch_size)
+    optimizer, schedule = build_optimizer(config, chain, steps)
+    return Trainer(chain, dataset, optimizer, schedule, config.data.batch_size, config.data.test_batch_size,
+                   rng=np.random.default_rng([config.seed, 1]), progress=progress)
+
+
+def run(config: Config, out: Path, resume: bool = False, progress: bool = True) -> dict:
+    """Train and evaluate ``config``, writing DIR's files; returns the run's summary."""
+    out = Path(out)
+    config_yaml = dump_config(config)
+    with threadpool_limits(limits=config.solver.threads, user_api="blas"):
+        trainer = prepare(config, progress)
+        if resume and (out / CHECKPOINT).exists():
+            _restore(trainer, out / CHECKPOINT, config_yaml)
+        elif (out / CHECKPOINT).exists() and not resume:
+            (out / CHECKPOINT).unlink()
+        atomic_write(out / CONFIG, lambda tmp: tmp.write_text(config_yaml))
+        start = time.perf_counter()
+        trainer.fit(config.training.epochs, on_epoch=lambda t: _save(t, out, config_yaml))
+        wall = time.perf_counter() - start
+    return summarise(trainer, wall)
+
+
+def summarise(trainer: Trainer, wall_seconds: float) -> dict:
+    metrics = trainer.history.metrics
+    samples = trainer.steps_per_epoch * trainer.batch_size * trainer.history.epochs
+    return {
+        "epochs": trainer.history.epochs,
+        "final_test_accuracy": metrics["test_accuracy"][-1],
+        "final_train_accuracy": metrics["train_accuracy"][-1],
+        "final_train_loss": metrics["train_loss"][-1],
+        "training_seconds": float(sum(metrics["epoch_seconds"])),
+        "wall_seconds_this_session": wall_seconds,
+        "samples_per_second": samples / max(float(sum(metrics["epoch_seconds"])), 1e-9),
+    }
+
+
+def _save(trainer: Trainer, out: Path, config_yaml: str) -> None:
+    """After every epoch: checkpoint, results and curves, each replaced atomically."""
+    chain = trainer.chain
+    metrics = {k: np.asarray(v) for k, v in trainer.history.metrics.items()}
+    state = {k: np.array(v) for k, v in chain.state().items()}
+    meta = {"epochs_done": trainer.history.epochs, "rng": trainer.rng.bit_generator.state}
+    save_checkpoint(out / CHECKPOINT, config_yaml,
+                    {"model": state, "optimizer": trainer.optimizer.state_dict(), "metrics": metrics}, meta)
+    parameters = {}
+    for index, block in enumerate(chain.blocks):
+        if block.kind == "analog":
+            net = block.network
+            parameters[f"block{index}"] = {
+                **{f"conductances_S.{l}": np.asarray(w) for l, w in enumerate(net.conductances)},
+                **{f"bias_currents_A.{m}": np.asarray(b) for m, b in enumerate(net.biases)},
+            }
+        else:
+            parameters[f"block{index}"] = {name: np.array(p) for name, p in zip(block.parameter_names, block.parameters)}
+    write_results(out / RESULTS, config_yaml,
+                  {"metrics": metrics, "summary": summarise(trainer, 0.0), "parameters": parameters})
+    plots.training_curves(trainer.history.metrics, out / CURVES, title=f"{out.name}")
+
+
+def _restore(trainer: Trainer, path: Path, config_yaml: str) -> None:
+    saved_config, arrays, meta = load_checkpoint(path)
+    if saved_config != config_yaml:
+        raise CosimError(f"{path} was written by a run with a different config; use another --out directory, "
+                         "or run without --resume to start over")
+    trainer.chain.load_state(arrays["model"])
+    trainer.optimizer.load_state_dict(arrays["optimizer"])
+    trainer.rng.bit_generator.state = meta["rng"]
+    for name in METRICS:
+        trainer.history.metrics[name] = [float(v) for v in np.atleast_1d(arrays["metrics"][name])]
