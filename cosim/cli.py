@@ -67,6 +67,10 @@ def make_parser() -> argparse.ArgumentParser:
     grad.add_argument("--beta", type=float, help="EP nudge strength (default: the config's training.beta)")
     grad.add_argument("--samples", type=int, default=32, help="batch size of the comparison (default 32)")
     grad.add_argument("--out", type=Path, help="output directory (default: runs/<config name>-gradcheck)")
+    grad.add_argument("--as-configured", action="store_true",
+                      help="use the config's dtype and solver tolerance; by default the check runs in float64 "
+                           "with a tight tolerance (solver.tol=1e-12), so that it measures EP's estimator "
+                           "rather than float32 rounding")
     return parser
 
 
@@ -103,6 +107,9 @@ def cmd_run(args) -> int:
     return 0
 
 
+VALIDATION_PRECISION = ["model.dtype=float64", "solver.tol=1e-12", "solver.max_sweeps=20000"]
+
+
 def cmd_gradcheck(args) -> int:
     from threadpoolctl import threadpool_limits
 
@@ -112,6 +119,8 @@ def cmd_gradcheck(args) -> int:
     from cosim.results import write_results
     from cosim.runner import prepare
 
+    if not args.as_configured:
+        args.overrides += VALIDATION_PRECISION
     config = _load(args)
     beta = config.training.beta if args.beta is None else args.beta
     if not beta > 0 or args.samples < 2:

@@ -55,9 +55,17 @@ def compare(chain: Chain, x: np.ndarray, y: np.ndarray, beta: float, estimator: 
     return rows
 
 
+#: a tensor whose exact gradient norm is below this fraction of the largest one has a structurally zero
+#: gradient (e.g. a bias followed by batch-norm): its cosine compares rounding noise and is flagged
+NEGLIGIBLE = 1e-9
+
+
 def format_table(rows: list[TensorAgreement]) -> str:
     width = max(len(r.name) for r in rows)
+    largest = max(r.norm_id for r in rows)
     lines = [f"{'parameter tensor':<{width}}  {'cosine':>10}  {'rel. error':>10}  {'|EP|':>10}  {'|ID|':>10}"]
-    lines += [f"{r.name:<{width}}  {r.cosine:10.6f}  {r.relative_error:10.2e}  {r.norm_ep:10.3e}  {r.norm_id:10.3e}"
-              for r in rows]
+    for r in rows:
+        note = "  (exact gradient ~0: cosine not meaningful)" if r.norm_id < NEGLIGIBLE * largest else ""
+        lines.append(f"{r.name:<{width}}  {r.cosine:10.6f}  {r.relative_error:10.2e}  {r.norm_ep:10.3e}  "
+                     f"{r.norm_id:10.3e}{note}")
     return "\n".join(lines)
