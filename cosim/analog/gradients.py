@@ -34,6 +34,23 @@ from cosim.analog.observables import source_currents
 from cosim.analog.solve import Equilibrium
 from cosim.errors import ParameterError
 
+
+@dataclass
+class Reading:
+    """What is measured of one equilibrium: every node voltage (V) and the input-source currents (A).
+
+    An exact reading copies the solver's state; a chip's readout passes them through its ADCs.
+    """
+
+    layers: list[np.ndarray]
+    source_currents: np.ndarray
+    beta: float
+
+
+def exact_reading(network: ResistiveNetwork, state: Equilibrium) -> Reading:
+    """The reading of ideal instruments: the solved voltages and the currents they imply."""
+    return Reading(state.layers, source_currents(network, state.layers), state.beta)
+
 ESTIMATORS = ("centred", "positive", "negative")
 
 
@@ -62,27 +79,27 @@ def crossbar_bilinear(a: float, d_lo, s_lo, d_hi, s_hi) -> np.ndarray:
     return cross
 
 
-def ep_gradients(network: ResistiveNetwork, state_a: Equilibrium, state_b: Equilibrium) -> BlockGradients:
-    """EP estimate from two equilibria of the same batch with different nudge strengths."""
-    scale = state_a.beta - state_b.beta
+def ep_gradients(network: ResistiveNetwork, reading_a: Reading, reading_b: Reading) -> BlockGradients:
+    """EP estimate from readings of two equilibria of the same batch with different nudge strengths."""
+    scale = reading_a.beta - reading_b.beta
     if scale == 0:
         raise ParameterError("EP needs two equilibria with different nudge strengths beta")
     gap, node = network.gap_weights, network.node_weights
-    diff = [va - vb for va, vb in zip(state_a.layers, state_b.layers)]
-    total = [va + vb for va, vb in zip(state_a.layers, state_b.layers)]
+    diff = [va - vb for va, vb in zip(reading_a.layers, reading_b.layers)]
+    total = [va + vb for va, vb in zip(reading_a.layers, reading_b.layers)]
     conductances = [
         crossbar_bilinear(network.amplifiers[l].forward_gain, diff[l], total[l], diff[l + 1], total[l + 1])
         * (gap[l] / (2.0 * scale))
         for l in range(network.n_layers)
     ]
     biases = [-node[m] * diff[m].sum(axis=0) / scale for m in range(1, network.n_layers + 1)]
-    currents = source_currents(network, state_a.layers) - source_currents(network, state_b.layers)
+    currents = reading_a.source_currents - reading_b.source_currents
     inputs = network.fold_input_gradient(node[0] * currents / scale)
     return BlockGradients(conductances, biases, inputs)
 
 
-def ep_phase_pair(estimator: str, free: Equilibrium, plus: Equilibrium | None, minus: Equilibrium | None):
-    """The two equilibria an EP estimator compares: centred (+, -), positive (+, free), negative (free, -)."""
+def ep_phase_pair(estimator: str, free, plus, minus):
+    """The two phases an EP estimator compares: centred (+, -), positive (+, free), negative (free, -)."""
     pairs = {"centred": (plus, minus), "positive": (plus, free), "negative": (free, minus)}
     if estimator not in pairs:
         raise ParameterError(f"unknown EP estimator {estimator!r}; choose one of {', '.join(ESTIMATORS)}")
