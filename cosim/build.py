@@ -12,6 +12,7 @@ from dataclasses import asdict
 import numpy as np
 
 from cosim.analog import Amplifier, BCDSolver, IdealDiode, ResistiveBlock, ResistiveNetwork, ShockleyDiode
+from cosim.chip import Chip
 from cosim.config.schema import AnalogBlockConfig, Config, DigitalBlockConfig
 from cosim.data import Dataset, load_dataset
 from cosim.digital.ops import make_op
@@ -33,26 +34,32 @@ def build_dataset(config: Config) -> Dataset:
                         normalize=data.normalize, flatten=not spatial, dtype=np.dtype(config.model.dtype))
 
 
-def build_chain(config: Config, input_shape: tuple, n_classes: int, rng: np.random.Generator) -> Chain:
-    """The ff-EBM of ``config.model``, initialised from ``rng``, for samples of ``input_shape``."""
-    blocks, shape = [], tuple(input_shape)
+def build_chain(config: Config, input_shape: tuple, n_classes: int, rng: np.random.Generator) -> tuple[Chain, Chip]:
+    """The ff-EBM of ``config.model`` on the chip of ``config.chip``, initialised from ``rng``."""
+    chip = Chip(config.chip, config.seed)
+    blocks, shapes, shape = [], [], tuple(input_shape)
     for index, block_config in enumerate(config.model.blocks):
         path = f"model.blocks[{index}]"
         try:
             if isinstance(block_config, DigitalBlockConfig):
                 block = _digital_block(block_config, shape, config.model.dtype, rng)
             else:
-                block = _analog_block(block_config, shape, config, rng)
-            shape = block.output_shape(shape)
+                block = _analog_block(block_config, shape, config, chip, path, rng)
+            out_shape = block.output_shape(shape)
+        except ConfigError:
+            raise
         except CosimError as err:
             raise ConfigError(f"{path}: {err}") from None
         blocks.append(block)
+        shapes.append((block.kind, shape, out_shape))
+        shape = out_shape
+    chip.check_capacities(shapes, config.data.batch_size)
     blocks_out = shape
     if config.training.loss == "cross_entropy" and blocks_out != (n_classes,):
         raise ConfigError(f"model.blocks: the last block gives outputs of shape {blocks_out}, but cross_entropy on "
                           f"{config.data.dataset} needs {n_classes} outputs; set the last block's outputs to "
                           f"{n_classes}")
-    return Chain(blocks, config.training.loss)
+    return Chain(blocks, config.training.loss), chip
 
 
 def _digital_block(block_config: DigitalBlockConfig, shape: tuple, dtype: str, rng) -> DigitalBlock:
@@ -75,23 +82,30 @@ def _digital_block(block_config: DigitalBlockConfig, shape: tuple, dtype: str, r
     return DigitalBlock(ops)
 
 
-def _analog_block(block_config: AnalogBlockConfig, shape: tuple, config: Config, rng) -> AnalogBlock:
+def _analog_block(block_config: AnalogBlockConfig, shape: tuple, config: Config, chip: Chip, path: str,
+                  rng) -> AnalogBlock:
     c = block_config
+    analog_index = len(chip.tiles)
+    tile_id = chip.tile_id(analog_index, path)
+    tile_config = chip.tile_config(tile_id)
+    device, diode_config = tile_config.device, tile_config.diode
     n_in = int(np.prod(shape))
     sizes = [2 * n_in if c.duplicate_inputs else n_in, *c.hidden, c.outputs]
-    conductances = [rng.uniform(c.g_min_S, c.g_max_S, (a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
-    diode = IdealDiode() if c.diode.model == "ideal" else ShockleyDiode(
-        c.diode.saturation_current_A, c.diode.emission_coefficient, c.diode.temperature_K)
+    chip.check_fits(tile_id, tile_config, sizes, path)
+    conductances = [rng.uniform(device.g_min_S, device.g_max_S, (a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    diode = IdealDiode() if diode_config.model == "ideal" else ShockleyDiode(
+        diode_config.saturation_current_A, diode_config.emission_coefficient, diode_config.temperature_K)
     amplifiers = None if c.amplifier_gains is None else [Amplifier(a, 1.0 / a) for a in c.amplifier_gains]
     network = ResistiveNetwork(
         conductances, lower_rails=[c.lower_rail_V] * len(c.hidden), upper_rails=[c.upper_rail_V] * len(c.hidden),
         diode=diode, amplifiers=amplifiers, duplicate_inputs=c.duplicate_inputs, dtype=config.model.dtype)
+    tile = chip.add_tile(tile_id, tile_config, network)
     solver = BCDSolver(network, tol=config.solver.tol, max_sweeps=config.solver.max_sweeps,
                        on_unconverged=config.solver.on_unconverged)
     training = config.training
     nudge = NudgeSettings(training.algorithm, training.estimator, training.beta)
-    return AnalogBlock(ResistiveBlock(network, solver), c.g_min_S, c.g_max_S, c.input_scale, nudge,
-                       learn_biases=c.bias_currents)
+    return AnalogBlock(ResistiveBlock(network, solver, readout=tile), device.g_min_S, device.g_max_S, c.input_scale,
+                       nudge, learn_biases=c.bias_currents, hardware=tile)
 
 
 def build_optimizer(config: Config, chain: Chain, steps_per_epoch: int) -> tuple[Optimizer, Schedule]:

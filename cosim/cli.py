@@ -71,7 +71,44 @@ def make_parser() -> argparse.ArgumentParser:
                       help="use the config's dtype and solver tolerance; by default the check runs in float64 "
                            "with a tight tolerance (solver.tol=1e-12), so that it measures EP's estimator "
                            "rather than float32 rounding")
+    _spice_parsers(commands)
     return parser
+
+
+def _spice_common(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("--tile", type=int, action="append", metavar="ID",
+                        help="tile number (0, 1, ...: the analog blocks in model order); repeatable; default all")
+    parser.add_argument("--samples", type=int, default=2, help="test samples, from the first (default 2)")
+    parser.add_argument("--phase", choices=("free", "plus", "minus", "all"), default="free",
+                        help="free equilibrium, or the block's own EP nudge of the +beta / -beta phase (default free)")
+    parser.add_argument("--from", dest="from_results", type=Path, metavar="RESULTS.h5",
+                        help="use the trained parameters of a run (its results.h5) instead of the initial ones")
+    parser.add_argument("--ideal-n", type=float, default=0.001, metavar="N",
+                        help="emission coefficient of the SPICE diode that stands in for an ideal diode "
+                             "(default 0.001; see docs/spice.md)")
+
+
+def _spice_parsers(commands) -> None:
+    export = commands.add_parser(
+        "export-spice", help="write ngspice netlists of the analog tiles for test samples",
+        description="Write one ngspice netlist per tile, test sample and phase (DIR/tile{T}_sample{S}_{phase}.cir): "
+                    "every conductance, source, diode, amplifier and nudge of the tile, driven by the inputs its "
+                    "analog block receives when the model runs forward on that sample, with a control block that "
+                    "writes every node voltage. Run one with `ngspice -b FILE.cir` (see netlists/README.md).")
+    _spice_common(export)
+    export.add_argument("--out", type=Path, required=True, help="directory for the netlists")
+    check = commands.add_parser(
+        "spice-check", help="solve the tiles with ngspice and with cosim and compare node voltages",
+        description="Export the tiles' netlists, solve them with ngspice and with cosim's solver (float64, "
+                    "tight tolerance), and print per tile the largest and RMS node-voltage difference, the nodes "
+                    "compared and both tools' times. Exit status 1 when a tile differs by more than its "
+                    "tolerance (default: 1e-6 V with Shockley diodes; 1e-6 V plus the stand-in SPICE diode's "
+                    "forward drop with ideal diodes, see docs/spice.md).")
+    _spice_common(check)
+    check.add_argument("--tol", type=float, metavar="VOLTS", help="tolerance on max |dv| for every tile")
+    check.add_argument("--backend", choices=("batch", "shared"), default="batch",
+                       help="ngspice as a subprocess (`ngspice -b`, default) or libngspice through PySpice")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,7 +136,8 @@ def cmd_run(args) -> int:
     config = _load(args)
     out = args.out or Path("runs") / args.config.stem
     warnings.simplefilter("once")
-    summary = run(config, out, resume=args.resume, progress=not args.no_progress)
+    summary, chip = run(config, out, resume=args.resume, progress=not args.no_progress)
+    print(f"\n{chip.describe()}\n\n{chip.ledger.format()}")
     print(f"\n{args.config} -> {out}/")
     print(f"  test accuracy  {100 * summary['final_test_accuracy']:.2f} %   (train {100 * summary['final_train_accuracy']:.2f} %)")
     print(f"  epochs {summary['epochs']}, training time {summary['training_seconds']:.1f} s, "
@@ -145,7 +183,70 @@ def cmd_gradcheck(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "gradcheck": cmd_gradcheck}
+def _spice_cases(args):
+    """Settings and cases (tiles x samples x phases) of export-spice / spice-check, in float64."""
+    from cosim.runner import prepare
+    from cosim.spice import SpiceSettings
+    from cosim.spice.check import PHASES, load_trained, select_tiles, tile_cases
+
+    args.overrides += VALIDATION_PRECISION
+    config = _load(args)
+    if args.samples < 1 or not args.ideal_n > 0:
+        raise CosimError("--samples must be at least 1 and --ideal-n positive")
+    trainer = prepare(config)
+    if args.from_results is not None:
+        for note in load_trained(trainer.chain, args.from_results):
+            print(f"note: {note}", file=sys.stderr)
+    data = trainer.dataset
+    if args.samples > len(data.test_y):
+        raise CosimError(f"--samples {args.samples} exceeds the {len(data.test_y)} test samples")
+    tiles = select_tiles(trainer.chain, args.tile)
+    phases = PHASES if args.phase == "all" else (args.phase,)
+    cases = tile_cases(trainer.chain, data.test_x[:args.samples], data.test_y[:args.samples], tiles, phases)
+    return config, SpiceSettings(ideal_emission_coefficient=args.ideal_n), cases
+
+
+def cmd_export_spice(args) -> int:
+    from threadpoolctl import threadpool_limits
+
+    from cosim.spice.check import export_cases
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        _, settings, cases = _spice_cases(args)
+    paths = export_cases(cases, args.out, settings)
+    print(f"wrote {len(paths)} netlists to {args.out}/ ({', '.join(p.name for p in paths[:3])}"
+          f"{', ...' if len(paths) > 3 else ''})")
+    print(f"run one: cd {args.out} && ngspice -b {paths[0].name}   (writes {paths[0].stem}.out)")
+    return 0
+
+
+def cmd_spice_check(args) -> int:
+    from threadpoolctl import threadpool_limits
+
+    from cosim.spice import find_ngspice
+    from cosim.spice.check import check_cases, format_reports
+
+    if args.backend == "batch":
+        find_ngspice()
+    with threadpool_limits(limits=1, user_api="blas"):
+        _, settings, cases = _spice_cases(args)
+        reports = check_cases(cases, args.backend, args.tol, settings,
+                              progress=lambda c: print(f"  solving {c.name} ...", file=sys.stderr, flush=True))
+    diode = cases[0].network.diode
+    kind = type(diode).__name__
+    print(f"{args.config}: {len(cases)} operating points, ngspice back end {args.backend}, diodes {kind}"
+          + ("" if kind == "ShockleyDiode" else f" (ngspice: Shockley diodes with N={settings.ideal_emission_coefficient:g}"
+             f", IS={settings.ideal_saturation_current:g} A; tol includes their forward drop)"))
+    print(format_reports(reports))
+    failed = [r.tile for r in reports if not r.passed]
+    if failed:
+        print(f"FAIL: tile(s) {', '.join(map(str, failed))} differ from ngspice by more than the tolerance")
+        return 1
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "gradcheck": cmd_gradcheck, "export-spice": cmd_export_spice,
+            "spice-check": cmd_spice_check}
 
 if __name__ == "__main__":
     sys.exit(main())

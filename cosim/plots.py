@@ -44,3 +44,48 @@ def gradient_agreement(names: list[str], cosines: list[float], relative_errors: 
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def energy_breakdown(per_phase: np.ndarray, components: list[str], phases: list[str], path: Path,
+                     title: str = "") -> None:
+    """Stacked bars: energy per training sample of each phase, split by component (joules)."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    bottom = np.zeros(len(phases))
+    for component, row in zip(components, per_phase):
+        if row.any():
+            ax.bar(phases, row, bottom=bottom, label=component)
+            bottom += row
+    ax.set(ylabel="energy per training sample (J)", title=title)
+    ax.legend(fontsize=8)
+    ax.tick_params(axis="x", rotation=20)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def conductance_histograms(before: list[np.ndarray], after: list[np.ndarray], path: Path, title: str = "") -> None:
+    """Distribution of every analog crossbar's conductances before and after training (siemens)."""
+    fig, axes = plt.subplots(1, len(before), figsize=(4 * len(before), 3.2), squeeze=False)
+    for ax, g0, g1, index in zip(axes[0], before, after, range(len(before))):
+        bins = np.linspace(min(g0.min(), g1.min()), max(g0.max(), g1.max()), 60)
+        ax.hist(g0.ravel(), bins=bins, alpha=0.6, label="before")
+        ax.hist(g1.ravel(), bins=bins, alpha=0.6, label="after")
+        ax.set(xlabel="conductance (S)", ylabel="devices", title=f"crossbar {index}")
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def code_histograms(histograms: dict[str, np.ndarray], path: Path, title: str = "") -> None:
+    """ADC output codes seen during the run, one panel per converter bank."""
+    fig, axes = plt.subplots(1, len(histograms), figsize=(4 * len(histograms), 3.2), squeeze=False)
+    for ax, (name, counts) in zip(axes[0], histograms.items()):
+        half = len(counts) // 2
+        ax.bar(np.arange(-half, half + 1), counts, width=1.0)
+        ax.set(xlabel="code", ylabel="conversions", title=name, yscale="log")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -4,6 +4,8 @@ DIR/config.yaml      the resolved config (every default written out)
 DIR/results.h5       metrics, summary and final parameters (rewritten atomically after every epoch)
 DIR/checkpoint.h5    model, optimiser, data-order and metric state after the last finished epoch
 DIR/training.png     loss and accuracy curves
+DIR/energy.png, conductances.png, adc_codes.png   the chip's energy breakdown, conductance histograms before
+                     and after training, and the codes its (non-ideal) ADCs produced
 A killed run restarted with ``resume=True`` continues from its last finished epoch.
 """
 
@@ -30,15 +32,19 @@ def prepare(config: Config, progress: bool = False) -> Trainer:
     """Dataset, chain, optimiser and schedule of ``config``, wrapped in a ready-to-fit Trainer."""
     dataset = build_dataset(config)
     rng = np.random.default_rng(config.seed)
-    chain = build_chain(config, dataset.train_x.shape[1:], dataset.n_classes, rng)
+    input_shape = dataset.train_x.shape[1:]
+    chain, chip = build_chain(config, input_shape, dataset.n_classes, rng)
     steps = max(1, len(dataset.train_y) // config.data.batch_size)
     optimizer, schedule = build_optimizer(config, chain, steps)
-    return Trainer(chain, dataset, optimizer, schedule, config.data.batch_size, config.data.test_batch_size,
-                   rng=np.random.default_rng([config.seed, 1]), progress=progress)
+    trainer = Trainer(chain, dataset, optimizer, schedule, config.data.batch_size, config.data.test_batch_size,
+                      rng=np.random.default_rng([config.seed, 1]), progress=progress,
+                      on_batch=lambda batch: chip.book_step(chain, input_shape, batch))
+    trainer.chip = chip
+    return trainer
 
 
-def run(config: Config, out: Path, resume: bool = False, progress: bool = True) -> dict:
-    """Train and evaluate ``config``, writing DIR's files; returns the run's summary."""
+def run(config: Config, out: Path, resume: bool = False, progress: bool = True):
+    """Train and evaluate ``config``, writing DIR's files; returns the run's summary and its chip."""
     out = Path(out)
     config_yaml = dump_config(config)
     with threadpool_limits(limits=config.solver.threads, user_api="blas"):
@@ -48,10 +54,31 @@ def run(config: Config, out: Path, resume: bool = False, progress: bool = True) 
         elif (out / CHECKPOINT).exists() and not resume:
             (out / CHECKPOINT).unlink()
         atomic_write(out / CONFIG, lambda tmp: tmp.write_text(config_yaml))
+        initial = analog_conductances(trainer.chain)
         start = time.perf_counter()
         trainer.fit(config.training.epochs, on_epoch=lambda t: _save(t, out, config_yaml))
         wall = time.perf_counter() - start
-    return summarise(trainer, wall)
+    _chip_plots(trainer, initial, out)
+    return summarise(trainer, wall), trainer.chip
+
+
+def analog_conductances(chain) -> list[np.ndarray]:
+    """Copies of every analog crossbar's conductances (S), in model order."""
+    return [np.array(w) for block in chain.analog_blocks for w in block.network.conductances]
+
+
+def _chip_plots(trainer: Trainer, initial: list[np.ndarray], out: Path) -> None:
+    report = trainer.chip.ledger.report()
+    plots.energy_breakdown(report["per_phase_J"], [c.decode() for c in report["components"]],
+                           [p.decode() for p in report["phases"]], out / "energy.png", title=out.name)
+    if initial:
+        plots.conductance_histograms(initial, analog_conductances(trainer.chain), out / "conductances.png",
+                                     title="analog conductances before and after training")
+    codes = {f"tile {t.id} {name}": adc.code_counts for t in trainer.chip.tiles
+             for name, adc in (("output", t.output_adc), ("node", t.node_adcs[-1]), ("current", t.current_adc))
+             if not adc.spec.ideal and adc.code_counts.any()}
+    if codes:
+        plots.code_histograms(codes, out / "adc_codes.png", title="ADC codes")
 
 
 def summarise(trainer: Trainer, wall_seconds: float) -> dict:
@@ -65,6 +92,8 @@ def summarise(trainer: Trainer, wall_seconds: float) -> dict:
         "training_seconds": float(sum(metrics["epoch_seconds"])),
         "wall_seconds_this_session": wall_seconds,
         "samples_per_second": samples / max(float(sum(metrics["epoch_seconds"])), 1e-9),
+        "energy_per_training_sample_J": trainer.chip.ledger.report()["total_per_training_sample_J"],
+        "energy_per_inference_J": trainer.chip.ledger.report()["total_per_inference_J"],
     }
 
 
@@ -87,7 +116,8 @@ def _save(trainer: Trainer, out: Path, config_yaml: str) -> None:
         else:
             parameters[f"block{index}"] = {name: np.array(p) for name, p in zip(block.parameter_names, block.parameters)}
     write_results(out / RESULTS, config_yaml,
-                  {"metrics": metrics, "summary": summarise(trainer, 0.0), "parameters": parameters})
+                  {"metrics": metrics, "summary": summarise(trainer, 0.0), "parameters": parameters,
+                   "energy": trainer.chip.ledger.report()})
     plots.training_curves(trainer.history.metrics, out / CURVES, title=f"{out.name}")
 
 

@@ -50,10 +50,12 @@ model:
   - kind: analog
     hidden: [16, 8]
     amplifier_gains: [1, 2, 4]
-    diode: {model: shockley, temperature_K: 310}
     lower_rail_V: -0.5
 training: {algorithm: id, optimizer: {kind: sgd, lr: 0.01}}
 solver: {tol: 1e-6, on_unconverged: raise}
+chip:
+  tile: {diode: {model: shockley, temperature_K: 310}}
+  tiles: [{tile: 1, set: {node_adc.ideal: false, node_adc.bits: 6}}]
 """
 
 
@@ -85,10 +87,10 @@ def raises_config_error(source, overrides=()) -> str:
         ("model.dtype", "float32"),
         ("model.blocks.0.kind", "analog"),
         ("model.blocks.0.hidden", [256]),
-        ("model.blocks.0.diode.model", "ideal"),
-        ("model.blocks.0.diode.saturation_current_A", 1e-14),
+        ("chip.tile.diode.model", "ideal"),
+        ("chip.tile.diode.saturation_current_A", 1e-14),
         ("model.blocks.0.upper_rail_V", 1.0),
-        ("model.blocks.0.g_max_S", 1e-4),
+        ("chip.tile.device.g_max_S", 1e-5),
         ("model.blocks.0.amplifier_gains", None),
         ("training.algorithm", "ep"),
         ("training.beta", 0.1),
@@ -116,7 +118,8 @@ def test_every_field_is_documented_and_only_declared_fields_are_required():
             assert isinstance(field.metadata["unit"], str), f"{cls.__name__}.{name} has no unit"
             if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
                 required.add(f"{cls.__name__}.{name}")
-    assert required == {"LinearOpConfig.out_features", "Conv2dOpConfig.out_channels", "DigitalBlockConfig.ops"}
+    assert required == {"LinearOpConfig.out_features", "Conv2dOpConfig.out_channels", "DigitalBlockConfig.ops",
+                        "TileOverrideConfig.tile", "TileOverrideConfig.set"}
 
 
 def _schema_classes(cls, seen=None):
@@ -162,7 +165,7 @@ def test_tricky_strings_stay_strings():
 
 def test_dump_writes_every_default():
     dumped = yaml.safe_load(dump_config(Config()))
-    assert dumped["model"]["blocks"][0]["diode"]["temperature_K"] == 300.15
+    assert dumped["chip"]["tile"]["diode"]["temperature_K"] == 300.15
     assert dumped["data"]["path"] is None and dumped["schema_version"] == 1
 
 
@@ -191,7 +194,7 @@ def test_validate_config_checks_python_built_configs():
 
 # ------------------------------------------------------------------------------------------- errors
 
-TWO_BLOCKS = "model:\n  blocks:\n  - kind: analog\n  - kind: analog\n    diode: {model: %s}\n"
+TWO_BLOCKS = "chip:\n  tiles:\n  - {tile: 0, set: {}}\n  - {tile: 1, set: {diode.model: %s}}\n"
 DIGITAL = "model: {blocks: [{kind: digital, ops: %s}]}"
 ANALOG = "model: {blocks: [{kind: analog, %s}]}"
 
@@ -201,7 +204,7 @@ ERRORS = {
     "unknown-nested": (ANALOG % "hiden: [3]", ["model.blocks[0].hiden", "did you mean 'hidden'", "outputs"]),
     "unknown-non-string": ("1: 2", ["1: unknown key", "valid top-level keys"]),
     # choices
-    "choice": (TWO_BLOCKS % "shockly", ["model.blocks[1].diode.model", "did you mean 'shockley'", "ideal, shockley"]),
+    "choice": (TWO_BLOCKS % "shockly", ["chip.tiles[1].set.diode.model", "did you mean 'shockley'", "ideal, shockley"]),
     "choice-off-is-a-string": ("data: {normalize: off}", ["data.normalize", "string 'off'", "standard, unit, none"]),
     "choice-wrong-type": ("model: {dtype: 32}", ["model.dtype", "got int 32"]),
     # tagged unions
@@ -226,7 +229,7 @@ ERRORS = {
     "string-for-bool": (ANALOG % "bias_currents: 'yes'", ["model.blocks[0].bias_currents", "expected bool"]),
     # ranges
     "below-min": ("data: {batch_size: 0}", ["data.batch_size", "must be >= 1", "got 0"]),
-    "exclusive-min": (ANALOG % "diode: {saturation_current_A: 0}", ["diode.saturation_current_A", "must be > 0"]),
+    "exclusive-min": ("chip: {tile: {diode: {saturation_current_A: 0}}}", ["diode.saturation_current_A", "must be > 0"]),
     "list-item-range": (ANALOG % "hidden: [64, 0]", ["model.blocks[0].hidden[1]", "must be >= 1"]),
     "exclusive-max": ("training: {optimizer: {betas: [0.9, 1]}}", ["training.optimizer.betas[1]", "< 1"]),
     "nan": ("training: {beta: .nan}", ["training.beta", "finite"]),
@@ -234,7 +237,11 @@ ERRORS = {
     "huge-int-for-float": ("training: {beta: %d}" % 10**400, ["training.beta", "too large for a float"]),
     # cross-field checks
     "rails": (ANALOG % "lower_rail_V: 1, upper_rail_V: 0.5", ["blocks[0].upper_rail_V", "greater than lower_rail_V"]),
-    "conductances": (ANALOG % "g_min_S: 1e-3", ["model.blocks[0].g_max_S", "greater than g_min_S"]),
+    "conductances": ("chip: {tile: {device: {g_min_S: 1e-3}}}", ["chip.tile.device.g_max_S", "greater than g_min_S"]),
+    "tile-override-key": ("chip: {tiles: [{tile: 0, set: {adc.bits: 4}}]}", ["chip.tiles[0].set.adc", "not a section"]),
+    "tile-override-value": ("chip: {tiles: [{tile: 0, set: {node_adc.bits: 1}}]}",
+                            ["chip.tiles[0].set.node_adc.bits", "must be >= 2"]),
+    "tile-override-twice": ("chip: {tiles: [{tile: 0, set: {}}, {tile: 0, set: {}}]}", ["overridden twice"]),
     "gains-length": (ANALOG % "hidden: [4], amplifier_gains: [1]", ["blocks[0].amplifier_gains", "2 values; got 1"]),
     "hardtanh": (DIGITAL % "[{op: hardtanh, lo: 1, hi: 0}]", ["model.blocks[0].ops[0].hi", "greater than lo"]),
     "betas-length": ("training: {optimizer: {betas: [0.9]}}", ["training.optimizer.betas", "exactly 2"]),
@@ -288,7 +295,8 @@ OVERRIDES = {
     "nested": ("", ["training.optimizer.lr=1e-2"], "training.optimizer.lr", 0.01),
     "list-index-in-defaults": ("", ["model.blocks.0.hidden=[64, 32]"], "model.blocks.0.hidden", [64, 32]),
     "keeps-other-defaults": ("", ["model.blocks.0.outputs=2"], "model.blocks.0.hidden", [256]),
-    "list-index-in-file": (MIXED, ["model.blocks.1.diode.model=ideal"], "model.blocks.1.diode.model", "ideal"),
+    "list-index-in-file": (MIXED, ["model.blocks.1.outputs=4"], "model.blocks.1.outputs", 4),
+    "tile-default": (MIXED, ["chip.tile.diode.model=ideal"], "chip.tile.diode.model", "ideal"),
     "op-in-file": (MIXED, ["model.blocks.0.ops.5.out_features=7"], "model.blocks.0.ops.5.out_features", 7),
     "over-file-value": (MIXED, ["seed=3"], "seed", 3),
     "last-wins": ("", ["seed=1", "seed=2"], "seed", 2),
@@ -424,7 +432,7 @@ def test_reference_doc_has_a_table_per_dataclass_and_every_key():
     text = reference.render()
     for cls in _schema_classes(Config):
         assert f"(`{cls.__name__}`)" in text
-    for key in ("`model.blocks[].diode.temperature_K`", "`model.blocks[].ops[].out_features`", "`solver.threads`"):
+    for key in ("`chip.tile.diode.temperature_K`", "`model.blocks[].ops[].out_features`", "`solver.threads`"):
         assert key in text
     assert math.isclose(yaml.safe_load(text.split("```yaml\n")[1].split("```")[0])["solver"]["tol"], 1e-5)
     assert schema.SCHEMA_VERSION == 1

@@ -177,6 +177,8 @@ def describe_type(tp: Any, meta: Mapping = types.MappingProxyType({})) -> str:
         return f"mapping with {meta['tag']}: " + ", ".join(meta["variants"])
     if typing.get_origin(tp) is list:
         return "list of " + describe_type(typing.get_args(tp)[0], meta)
+    if typing.get_origin(tp) is dict:
+        return "mapping of dotted key to value"
     name = {int: "int", float: "float", bool: "bool", str: "string"}[tp]
     bounds = _bounds_text(meta) if tp in (int, float) else ""
     return f"{name} {bounds}".strip()
@@ -223,6 +225,10 @@ def _build(tp: Any, value: Any, path: str, meta: Mapping) -> Any:
         if value is None:
             return None
         return _build(members[0], value, path, meta)
+    if typing.get_origin(tp) is dict:
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+            _fail(path, f"expected {describe_type(tp, meta)}, got {_describe_value(value)}")
+        return dict(value)
     if typing.get_origin(tp) is list:
         if not isinstance(value, list):
             _fail(path, f"expected {describe_type(tp, meta)}, got {_describe_value(value)}")
@@ -466,6 +472,26 @@ def dump_config(config: Config) -> str:
 def config_hash(config: Config) -> str:
     """A short content hash of the resolved config (sha256 of :func:`dump_config`), stable across runs."""
     return hashlib.sha256(dump_config(config).encode("utf-8")).hexdigest()[:_HASH_CHARS]
+
+
+def resolve_tile(tile_defaults: Any, overrides: Iterable[tuple[str, dict]]) -> Any:
+    """A tile's full config: the defaults with each ``(key path, {dotted.key: value})`` override applied.
+
+    Overrides stay partial in the resolved config, so a later change of a default (``--set
+    chip.tile.output_adc.bits=4``) reaches every tile that does not override that key itself.
+    """
+    cls = type(tile_defaults)
+    for path, changes in overrides:
+        merged = to_dict(tile_defaults)
+        for dotted, value in changes.items():
+            node, keys = merged, dotted.split(".")
+            for key in keys[:-1]:
+                if not isinstance(node.get(key), dict):
+                    _fail(f"{path}.{dotted}", f"unknown key; {key!r} is not a section of the tile")
+                node = node[key]
+            node[keys[-1]] = value
+        tile_defaults = _build_dataclass(cls, merged, path)
+    return tile_defaults
 
 
 def validate_config(config: Config) -> Config:

@@ -255,7 +255,6 @@ class AnalogBlockConfig:
     duplicate_inputs: bool = setting(
         True, doc="Feed each input as a pair (+x, -x) so crossbars with positive conductances reach negative weights."
     )
-    diode: DiodeConfig = section(DiodeConfig, doc="Hidden-node diodes.")
     lower_rail_V: float = setting(0.0, doc="Lower diode rail of the hidden nodes.", unit="V")
     upper_rail_V: float = setting(1.0, doc="Upper diode rail of the hidden nodes (greater than the lower).", unit="V")
     bias_currents: bool = setting(True, doc="Add a trainable current source at every hidden and output node.")
@@ -265,10 +264,6 @@ class AnalogBlockConfig:
         "(len(hidden) + 1 values); the backward current gain is 1/A. null: no amplifiers.",
         exclusive_min=0,
     )
-    g_min_S: float = setting(1e-7, doc="Smallest programmable conductance.", unit="S", min=0)
-    g_max_S: float = setting(
-        1e-4, doc="Largest programmable conductance (greater than g_min_S).", unit="S", exclusive_min=0
-    )
     input_scale: float = setting(1.0, doc="Input voltage per unit of block input.", unit="V", exclusive_min=0)
 
     def validate(self, path: str) -> None:
@@ -277,12 +272,6 @@ class AnalogBlockConfig:
             path,
             "upper_rail_V",
             f"must be greater than lower_rail_V ({self.lower_rail_V} V), got {self.upper_rail_V} V",
-        )
-        _require(
-            self.g_min_S < self.g_max_S,
-            path,
-            "g_max_S",
-            f"must be greater than g_min_S ({self.g_min_S} S), got {self.g_max_S} S",
         )
         if self.amplifier_gains is not None:
             n = len(self.hidden) + 1
@@ -355,6 +344,157 @@ class TrainingConfig:
     eval_every_epoch: bool = setting(True, doc="Evaluate on the test set after each epoch (else only at the end).")
 
 
+
+# ---------------------------------------------------------------------------------------------- chip
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceConfig:
+    """The programmable conductance devices of a tile's crossbars, with their non-idealities."""
+
+    g_min_S: float = setting(1e-8, doc="Smallest programmable conductance.", unit="S", min=0)
+    g_max_S: float = setting(1e-5, doc="Largest programmable conductance (greater than g_min_S).", unit="S",
+                             exclusive_min=0)
+    levels: Optional[int] = setting(None, doc="Programmable levels between g_min_S and g_max_S; null: continuous.",
+                                    min=2)
+    programming_noise: float = setting(
+        0.0, doc="Std of the error of every write, as a fraction of g_max_S - g_min_S.", min=0)
+    read_noise: float = setting(
+        0.0, doc="Std of the multiplicative conductance fluctuation redrawn at every solve (fraction of g).", min=0)
+    variability: float = setting(
+        0.0, doc="Device-to-device spread: std of a static per-device gain on the conductance it holds.", min=0)
+    stuck_at_min: float = setting(0.0, doc="Fraction of devices stuck at g_min_S.", min=0, max=1)
+    stuck_at_max: float = setting(0.0, doc="Fraction of devices stuck at g_max_S.", min=0, max=1)
+    update: Literal["exact", "pulsed"] = setting(
+        "exact", doc="Weight updates: 'exact' rewrites each device to its target; 'pulsed' applies whole pulses.")
+    pulse_step: float = setting(
+        0.001, doc="Nominal conductance change of one pulse, as a fraction of g_max_S - g_min_S.",
+        exclusive_min=0, max=1)
+    pulse_step_spread: float = setting(0.0, doc="Device-to-device std of the pulse step (fraction of it).", min=0)
+    asymmetry: float = setting(
+        0.0, doc="Up steps are (1 + asymmetry/2), down steps (1 - asymmetry/2) times the nominal step.",
+        exclusive_min=-2, exclusive_max=2)
+    write_energy_J: float = setting(1e-12, doc="Energy of one device write (one pulse when pulsed).", unit="J",
+                                    min=0)
+
+    def validate(self, path: str) -> None:
+        _require(self.g_min_S < self.g_max_S, path, "g_max_S",
+                 f"must be greater than g_min_S ({self.g_min_S} S), got {self.g_max_S} S")
+        _require(self.stuck_at_min + self.stuck_at_max <= 1, path, "stuck_at_max",
+                 "stuck_at_min + stuck_at_max must be at most 1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConverterConfig:
+    """A bank of ADCs or DACs: uniform, sign-symmetric quantisation of 2**bits - 1 levels over +-full_scale."""
+
+    ideal: bool = setting(True, doc="Pass values through unchanged (conversions are still counted for energy).")
+    bits: int = setting(8, doc="Resolution.", unit="bit", min=2, max=24)
+    range: Literal["fixed", "calibrated"] = setting(
+        "calibrated", doc="'fixed': +-full_scale; 'calibrated': margin x the largest magnitude of the first batch.")
+    full_scale: float = setting(1.0, doc="Fixed range: V for voltage converters, A for current converters.",
+                                exclusive_min=0)
+    margin: float = setting(1.0, doc="Calibrated range / largest magnitude seen on the first batch.",
+                            exclusive_min=0)
+    noise_lsb: float = setting(0.0, doc="Input-referred Gaussian noise (std).", unit="LSB", min=0)
+    offset_lsb: float = setting(0.0, doc="Input-referred offset.", unit="LSB")
+    energy_per_step_J: float = setting(
+        5e-14, doc="Energy per conversion step (Walden figure of merit): a conversion costs this x 2**bits.",
+        unit="J", min=0)
+    conversion_time_s: float = setting(1e-8, doc="Time of one conversion.", unit="s", min=0)
+    parallel: int = setting(64, doc="Converters of this kind in the tile, working in parallel.", min=1)
+
+
+def _converter(**changes: Any) -> ConverterConfig:
+    return dataclasses.replace(ConverterConfig(), **changes)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BufferConfig:
+    """An SRAM buffer: capacity and energy per byte moved."""
+
+    capacity_bytes: int = setting(262144, doc="Capacity.", unit="B", min=1)
+    read_energy_J_per_byte: float = setting(1.25e-12, doc="Energy to read one byte.", unit="J/B", min=0)
+    write_energy_J_per_byte: float = setting(1.25e-12, doc="Energy to write one byte.", unit="J/B", min=0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DigitalProcessorConfig:
+    """A tile's digital processor: runs the digital blocks and the gradient arithmetic of EP."""
+
+    mac_energy_J: float = setting(4.6e-12, doc="Energy of one multiply-accumulate (float32, 45 nm).", unit="J",
+                                  min=0)
+    macs_per_second: float = setting(1e11, doc="Sustained throughput.", unit="MAC/s", exclusive_min=0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TileConfig:
+    """One tile: an analog processor (crossbars, diodes, converters), a digital processor and a buffer."""
+
+    rows: int = setting(1024, doc="Largest input side of a crossbar (input nodes, duplicates included).", min=1)
+    columns: int = setting(1024, doc="Largest output side of a crossbar (nodes of one layer).", min=1)
+    device: DeviceConfig = section(DeviceConfig, doc="Conductance devices.")
+    diode: DiodeConfig = section(DiodeConfig, doc="Hidden-node diodes.")
+    input_dac: ConverterConfig = setting(
+        _converter(range="fixed"), doc="DACs driving the input voltage sources (V).")
+    nudge_dac: ConverterConfig = setting(
+        _converter(), doc="DACs driving the nudge currents at the output nodes (A).")
+    output_adc: ConverterConfig = setting(
+        _converter(), doc="ADCs reading the block's output voltages for the next block (V).")
+    node_adc: ConverterConfig = setting(
+        _converter(), doc="ADCs reading the node voltages of the nudged phases behind the weight gradients (V).")
+    current_adc: ConverterConfig = setting(
+        _converter(), doc="Current-sense ADCs reading the input sources behind the error signal (A).")
+    node_capacitance_F: float = setting(1e-13, doc="Capacitance of every circuit node (sets the settling time).",
+                                        unit="F", exclusive_min=0)
+    settling_time_constants: float = setting(
+        7.0, doc="A phase settles in this many of the slowest node's RC time constants.", exclusive_min=0)
+    buffer: BufferConfig = section(BufferConfig, doc="The tile's local buffer.")
+    digital: DigitalProcessorConfig = section(DigitalProcessorConfig, doc="The tile's digital processor.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TileOverrideConfig:
+    """Changes to the tile defaults for one tile."""
+
+    tile: int = setting(doc="Tile id.", min=0)
+    set: dict[str, Any] = setting(doc="Tile keys (dotted paths under chip.tile) and their values for this tile.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class IOConfig:
+    """Off-chip I/O (DRAM): samples and labels come in, nothing else leaves during training."""
+
+    energy_J_per_byte: float = setting(2e-10, doc="Energy per byte moved off chip.", unit="J/B", min=0)
+    bytes_per_second: float = setting(1e10, doc="Bandwidth.", unit="B/s", exclusive_min=0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChipConfig:
+    """The chip: tiles (each analog block maps onto one), a global buffer and I/O, with per-action energies."""
+
+    tile: TileConfig = section(TileConfig, doc="Defaults that every tile inherits.")
+    tiles: list[TileOverrideConfig] = setting([], doc="Per-tile overrides of the defaults.")
+    mapping: Optional[list[int]] = setting(
+        None, doc="Tile id of each analog block, in model order; null: analog block k on tile k.", min=0)
+    global_buffer: BufferConfig = setting(
+        BufferConfig(capacity_bytes=8388608, read_energy_J_per_byte=1.25e-11, write_energy_J_per_byte=1.25e-11),
+        doc="The global buffer between I/O and the tiles.")
+    io: IOConfig = section(IOConfig, doc="Off-chip I/O.")
+
+    def validate(self, path: str) -> None:
+        from cosim.config.loader import resolve_tile  # the loader builds dataclasses from plain data
+
+        seen = set()
+        for index, override in enumerate(self.tiles):
+            where = key_path(key_path(path, "tiles"), index)
+            _require(override.tile not in seen, where, "tile", f"tile {override.tile} is overridden twice")
+            seen.add(override.tile)
+            resolve_tile(self.tile, [(f"{where}.set", override.set)])
+        if self.mapping is not None:
+            _require(len(set(self.mapping)) == len(self.mapping), path, "mapping",
+                     "two analog blocks cannot share a tile")
+
 # -------------------------------------------------------------------------------------------- solver
 
 
@@ -379,7 +519,7 @@ class SolverConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class Config:
-    """The whole run: data, model, training and solver."""
+    """The whole run: data, model, training, solver and chip."""
 
     schema_version: int = setting(SCHEMA_VERSION, doc="Version of this schema; written into every resolved config.")
     seed: int = setting(0, doc="Seed of every random generator (data subsets, initial weights, noise).", min=0)
@@ -387,6 +527,7 @@ class Config:
     model: ModelConfig = section(ModelConfig, doc="Blocks of the model.")
     training: TrainingConfig = section(TrainingConfig, doc="Learning rule and loop.")
     solver: SolverConfig = section(SolverConfig, doc="Analog equilibrium solver.")
+    chip: ChipConfig = section(ChipConfig, doc="The chip: tiles, converters, devices, buffers, energy.")
 
     def validate(self, path: str) -> None:
         _require(

@@ -84,20 +84,49 @@ class NudgeSettings:
     beta: float = 0.1
 
 
+class IdealHardware:
+    """What an analog block talks to when no chip is modelled: exact converters and exact writes.
+
+    The chip's :class:`~cosim.chip.tile.Tile` offers the same methods with converters, devices and an
+    energy ledger behind them.
+    """
+
+    def __init__(self, g_min: float, g_max: float):
+        self.g_min, self.g_max = g_min, g_max
+
+    def drive_inputs(self, volts: np.ndarray) -> np.ndarray:
+        return volts
+
+    def read_outputs(self, volts: np.ndarray) -> np.ndarray:
+        return volts
+
+    def drive_nudge(self, error: np.ndarray, phases: tuple[str, ...]) -> np.ndarray:
+        return error
+
+    def program(self, targets) -> list[np.ndarray]:
+        return [np.clip(t, self.g_min, self.g_max) for t in targets]
+
+    def book_gradient_arithmetic(self, macs: int) -> None:
+        """Nothing is accounted without a chip."""
+
+
 class AnalogBlock:
     """A resistive network trained by EP: parameters are conductances normalised by ``g_max``.
 
     The optimiser sees ``theta = g / g_max`` (kept in ``[g_min / g_max, 1]``) and ``bias / g_max``
-    (volts); the network is updated from them after every step. The block input x drives the input
-    sources at ``input_scale * x`` volts; its output is the output node voltages (volts).
+    (volts); after every step the hardware writes the targets into its devices and ``theta`` takes the
+    values the devices hold. The block input x drives the input sources at ``input_scale * x`` volts
+    through the input DACs; its output is the output node voltages read by the output ADCs (volts).
+    Converters are transparent to gradients (straight-through).
     """
 
     kind = "analog"
 
     def __init__(self, block: ResistiveBlock, g_min: float, g_max: float, input_scale: float,
-                 nudge: NudgeSettings, learn_biases: bool = True):
+                 nudge: NudgeSettings, learn_biases: bool = True, hardware=None):
         if not 0 <= g_min < g_max:
             raise ParameterError(f"need 0 <= g_min < g_max, got g_min={g_min}, g_max={g_max}")
+        self.hardware = hardware or IdealHardware(g_min, g_max)
         self.block = block
         self.network = block.network
         self.g_min, self.g_max = g_min, g_max
@@ -143,19 +172,22 @@ class AnalogBlock:
         return [(self.g_min / self.g_max, 1.0)] * len(self.theta) + [None] * len(self.theta_bias)
 
     def after_update(self) -> None:
-        """Program the network with the updated parameters."""
-        self.network.set_conductances([t * self.g_max for t in self.theta])
+        """Write the updated parameters into the devices; theta takes the values they hold."""
+        held = self.hardware.program([t * self.g_max for t in self.theta])
+        for theta, g in zip(self.theta, held):
+            theta[...] = g / self.g_max
+        self.network.set_conductances(held)
         if self.learn_biases:
             self.network.set_biases([t * self.g_max for t in self.theta_bias])
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         self._input_shape = x.shape[1:]
         flat = x.reshape(x.shape[0], -1)
-        output = self.block.forward(self.input_scale * flat)
+        output = self.block.forward(self.hardware.drive_inputs(self.input_scale * flat))
         self.free_solves += 1
         self.free_sweeps += self.block.free.info.sweeps
         self._count(self.block.free)
-        return output
+        return self.hardware.read_outputs(output)
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         """Parameter gradients from the nudged phases (or ID); returns dL/dx for the block before."""
@@ -163,8 +195,12 @@ class AnalogBlock:
         if self.nudge.algorithm == "id":
             grads = self.block.implicit_gradients(error=grad)
         else:
-            grads = self.block.ep_gradients(self.nudge_strength(grad), error=grad, estimator=self.nudge.estimator)
+            phases = {"centred": ("plus", "minus"), "positive": ("plus",), "negative": ("minus",)}
+            error = self.hardware.drive_nudge(grad, phases.get(self.nudge.estimator, ()))
+            grads = self.block.ep_gradients(self.nudge_strength(error), error=error, estimator=self.nudge.estimator)
             self._count(*self.block.phases.values())
+            sizes = self.network.sizes
+            self.hardware.book_gradient_arithmetic(2 * grad.shape[0] * sum(a * b for a, b in zip(sizes, sizes[1:])))
         self._grads = [g * self.g_max for g in grads.conductances]
         if self.learn_biases:
             self._grads += [g * self.g_max for g in grads.biases]

@@ -55,12 +55,14 @@ class Trainer:
     """
 
     def __init__(self, chain: Chain, dataset: Dataset, optimizer: Optimizer, schedule: Schedule,
-                 batch_size: int, test_batch_size: int, rng: np.random.Generator, progress: bool = True):
+                 batch_size: int, test_batch_size: int, rng: np.random.Generator, progress: bool = True,
+                 on_batch: Callable[[int], None] | None = None):
         self.chain, self.dataset = chain, dataset
         self.optimizer, self.schedule = optimizer, schedule
         self.batch_size, self.test_batch_size = batch_size, test_batch_size
         self.rng = rng
         self.progress = progress
+        self.on_batch = on_batch  # called with the batch size after every training step (e.g. accounting)
         self.history = History()
 
     @property
@@ -90,6 +92,8 @@ class Trainer:
             per_sample, _ = chain.backward(out, yb)
             self.optimizer.step([[g / len(yb) for g in group] for group in chain.gradients()])
             chain.after_update()
+            if self.on_batch is not None:
+                self.on_batch(len(yb))
             loss_sum += float(per_sample.sum())
             correct += accuracy(out, yb) * len(yb)
             seen += len(yb)

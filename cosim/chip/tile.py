@@ -1,0 +1,141 @@
+"""A tile: the hardware around one analog block — converters, devices, settling — and its accounting.
+
+A :class:`Tile` is what an :class:`~cosim.learning.blocks.AnalogBlock` talks to:
+
+* ``drive_inputs``: the input DACs (block input voltages, V);
+* ``read_outputs``: the output ADCs (block output voltages for the next block, V);
+* ``drive_nudge``: the nudge DACs (the error signal turned into output currents);
+* ``program``: writes the optimiser's target conductances into the devices (S), returns what they hold;
+* as the block's :class:`~cosim.analog.block.Readout`: ``before_solve`` draws the read noise of the next
+  solve, ``after_solve`` books the crossbar energy and settling time of every phase, ``measure`` reads the
+  node voltages (node ADCs) and input-source currents (current ADCs) that EP's gradients need.
+
+Every action is booked in the chip's :class:`~cosim.chip.ledger.Ledger`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cosim.analog.devices import DeviceArray, DeviceModel
+from cosim.analog.gradients import Reading
+from cosim.analog.network import ResistiveNetwork
+from cosim.analog.observables import crossbar_power, source_currents
+from cosim.analog.solve import Equilibrium
+from cosim.chip.ledger import Ledger
+from cosim.config.schema import ConverterConfig, TileConfig
+from cosim.converters import Converter, ConverterSpec
+
+
+def converter(config: ConverterConfig, rng: np.random.Generator) -> Converter:
+    spec = ConverterSpec(config.ideal, config.bits, config.range, config.full_scale, config.margin,
+                         config.noise_lsb, config.offset_lsb)
+    return Converter(spec, rng)
+
+
+def conversion_cost(config: ConverterConfig, conversions: int) -> tuple[float, float]:
+    """(joules, seconds) of ``conversions`` conversions on the tile's bank of ``parallel`` converters."""
+    joules = conversions * config.energy_per_step_J * 2 ** config.bits
+    seconds = math.ceil(conversions / config.parallel) * config.conversion_time_s
+    return joules, seconds
+
+
+def reading_bytes(config: ConverterConfig) -> int:
+    """Bytes one converted value occupies in a buffer."""
+    return math.ceil(config.bits / 8)
+
+
+def phase_of(state: Equilibrium) -> str:
+    return "free" if state.beta == 0 else ("plus" if state.beta > 0 else "minus")
+
+
+class Tile:
+    """The tile ``tile_id`` built from its resolved ``config``, holding one analog block's network."""
+
+    def __init__(self, tile_id: int, config: TileConfig, network: ResistiveNetwork, ledger: Ledger,
+                 rng: np.random.Generator):
+        self.id, self.config, self.ledger = tile_id, config, ledger
+        self.network_sizes = network.sizes
+        d = config.device
+        self.device = DeviceModel(d.g_min_S, d.g_max_S, d.levels, d.programming_noise, d.read_noise, d.variability,
+                                  d.stuck_at_min, d.stuck_at_max, d.update == "pulsed", d.pulse_step,
+                                  d.pulse_step_spread, d.asymmetry)
+        self.devices = [DeviceArray(self.device, w.shape, rng) for w in network.conductances]
+        self.input_dac = converter(config.input_dac, rng)
+        self.nudge_dac = converter(config.nudge_dac, rng)
+        self.output_adc = converter(config.output_adc, rng)
+        self.node_adcs = [converter(config.node_adc, rng) for _ in network.sizes[1:]]  # one range per layer
+        self.current_adc = converter(config.current_adc, rng)
+        self.nominal = self.program(network.conductances)
+        network.set_conductances(self.nominal)
+
+    # ------------------------------------------------------------------ converters on the data path
+    def drive_inputs(self, volts: np.ndarray) -> np.ndarray:
+        self._book_conversions("dac", self.config.input_dac, volts.size, "free")
+        self._book_buffer(volts.size * reading_bytes(self.config.input_dac), "free", read=True)
+        return self.input_dac(volts)
+
+    def read_outputs(self, volts: np.ndarray) -> np.ndarray:
+        self._book_conversions("adc", self.config.output_adc, volts.size, "free")
+        self._book_buffer(volts.size * reading_bytes(self.config.output_adc), "free", read=False)
+        return self.output_adc(volts)
+
+    def drive_nudge(self, error: np.ndarray, phases: tuple[str, ...]) -> np.ndarray:
+        """The error signal as the nudge DACs realise it (the same codes drive each nudged phase)."""
+        for phase in phases:
+            self._book_conversions("dac", self.config.nudge_dac, error.size, phase)
+        return self.nudge_dac(error)
+
+    # ------------------------------------------------------------------ readout around every solve
+    def before_solve(self, network: ResistiveNetwork) -> None:
+        if self.device.read_noise:
+            network.set_conductances([array.read() for array in self.devices])
+
+    def after_solve(self, network: ResistiveNetwork, state: Equilibrium) -> None:
+        """Book the crossbars' dissipated energy over the phase's settling time."""
+        settle = self.settling_time(network)
+        power = crossbar_power(network, state.layers).sum()
+        self.ledger.add("crossbar", phase_of(state), power * settle, settle)
+
+    def measure(self, network: ResistiveNetwork, state: Equilibrium) -> Reading:
+        """Node voltages through the node ADCs and source currents through the current ADCs."""
+        phase = phase_of(state)
+        layers = [state.layers[0]] + [adc(v) for adc, v in zip(self.node_adcs, state.layers[1:])]
+        currents = source_currents(network, state.layers)
+        n_nodes = sum(v.size for v in state.layers[1:])
+        self._book_conversions("adc", self.config.node_adc, n_nodes, phase)
+        self._book_conversions("adc", self.config.current_adc, currents.size, phase)
+        self._book_buffer(n_nodes * reading_bytes(self.config.node_adc)
+                          + currents.size * reading_bytes(self.config.current_adc), phase, read=False)
+        return Reading(layers, self.current_adc(currents), state.beta)
+
+    # ------------------------------------------------------------------ devices
+    def program(self, targets) -> list[np.ndarray]:
+        """Write target conductances (S) through the device model; returns the conductances devices hold."""
+        writes = sum(array.writes for array in self.devices)
+        held = [array.update(np.asarray(t)) for array, t in zip(self.devices, targets)]
+        writes = sum(array.writes for array in self.devices) - writes
+        self.ledger.add("programming", "update", writes * self.config.device.write_energy_J)
+        return held
+
+    def book_gradient_arithmetic(self, macs: int) -> None:
+        """The digital processor's share of EP: the dV^2 products and sums behind the weight gradients."""
+        digital = self.config.digital
+        self.ledger.add("digital", "update", macs * digital.mac_energy_J, macs / digital.macs_per_second)
+
+    # ------------------------------------------------------------------ physics and bookkeeping
+    def settling_time(self, network: ResistiveNetwork) -> float:
+        """Settling time of a phase: settling_time_constants x the slowest node's C / (its conductance)."""
+        slowest = min(float(d.min()) for d in network.self_conductances)
+        return self.config.settling_time_constants * self.config.node_capacitance_F / slowest
+
+    def _book_conversions(self, kind: str, config: ConverterConfig, conversions: int, phase: str) -> None:
+        joules, seconds = conversion_cost(config, conversions)
+        self.ledger.add(kind, phase, joules, seconds)
+
+    def _book_buffer(self, nbytes: int, phase: str, read: bool) -> None:
+        buffer = self.config.buffer
+        per_byte = buffer.read_energy_J_per_byte if read else buffer.write_energy_J_per_byte
+        self.ledger.add("tile_buffer", phase, nbytes * per_byte)
