@@ -1,0 +1,149 @@
+"""The chip model: every knob changes what it should, ideal hardware is exact, the ledger adds up."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cosim.analog.block import ExactReadout
+from cosim.chip import COMPONENTS, PHASES
+from cosim.config import load_config
+from cosim.errors import ConfigError
+from cosim.learning import gradcheck
+from cosim.learning.blocks import IdealHardware
+from cosim.runner import prepare
+
+TINY = Path(__file__).parent / "configs" / "tiny.yaml"
+ADC = "chip.tile.{kind}.{key}={value}"
+
+
+def trainer(*overrides):
+    return prepare(load_config(TINY, list(overrides)))
+
+
+def adc(kind, bits):
+    return [ADC.format(kind=kind, key="ideal", value="false"), ADC.format(kind=kind, key="bits", value=bits)]
+
+
+def batch(t, n=32):
+    return t.dataset.train_x[:n], t.dataset.train_y[:n]
+
+
+def steps(t, n=3):
+    """n optimiser steps on the first n batches; returns every parameter afterwards."""
+    x, y = t.dataset.train_x, t.dataset.train_y
+    for i in range(n):
+        xb, yb = x[16 * i:16 * (i + 1)], y[16 * i:16 * (i + 1)]
+        t.chain.backward(t.chain.forward(xb, training=True), yb)
+        t.optimizer.step([[g / len(yb) for g in group] for group in t.chain.gradients()])
+        t.chain.after_update()
+        t.on_batch(len(yb))
+    return [p.copy() for b in t.chain.blocks for p in b.parameters]
+
+
+def test_ideal_chip_reproduces_the_float_results_exactly():
+    with_chip = steps(trainer())
+    plain = trainer()
+    for block in plain.chain.analog_blocks:
+        block.hardware = IdealHardware(block.g_min, block.g_max)
+        block.block.readout = ExactReadout()
+    for a, b in zip(with_chip, steps(plain)):
+        np.testing.assert_array_equal(a, b)
+
+
+def analog_cosines(t, beta=0.5):
+    rows = gradcheck.compare(t.chain, *batch(t), beta=beta)
+    return np.array([r.cosine for r in rows if ".analog." in r.name])
+
+
+def test_fewer_adc_bits_lower_the_ep_gradient_cosine():
+    means = []
+    for bits in (12, 6, 3):
+        t = trainer(*adc("node_adc", bits), *adc("current_adc", bits))
+        means.append(analog_cosines(t).mean())
+    assert means[0] > means[1] > means[2], means
+    assert means[0] > 0.99
+
+
+def gradient_spread(read_noise):
+    t = trainer(f"chip.tile.device.read_noise={read_noise}")
+    x, y = batch(t)
+    samples = []
+    for _ in range(4):
+        t.chain.backward(t.chain.forward(x, training=False), y)
+        samples.append(np.concatenate([g.ravel() for g in t.chain.analog_blocks[0].gradients]))
+    samples = np.array(samples)
+    return float(np.mean(np.std(samples, axis=0)) / np.mean(np.abs(samples)))
+
+
+def test_more_read_noise_makes_repeated_gradients_noisier():
+    quiet, noisy = gradient_spread(0.001), gradient_spread(0.03)
+    assert gradient_spread(0.0) == 0.0
+    assert noisy > 3 * quiet > 0
+
+
+@pytest.mark.parametrize("low, high", [(0.02, 0.0), (0.0, 0.05)])
+def test_stuck_at_faults_pin_the_stated_proportion_of_devices_through_training(low, high):
+    t = trainer(f"chip.tile.device.stuck_at_min={low}", f"chip.tile.device.stuck_at_max={high}")
+    steps(t, 2)
+    tile, network = t.chip.tiles[0], t.chain.analog_blocks[0].network
+    g_min, g_max = (np.float64(v).astype(network.dtype) for v in (tile.device.g_min, tile.device.g_max))
+    for devices, g in zip(tile.devices, network.conductances):
+        assert np.mean(devices.stuck < 0) == pytest.approx(low, abs=1 / g.size)
+        assert np.mean(devices.stuck > 0) == pytest.approx(high, abs=1 / g.size)
+        assert (g[devices.stuck < 0] == g_min).all() and (g[devices.stuck > 0] == g_max).all()
+
+
+def test_input_dac_bits_change_the_forward_pass():
+    x, _ = batch(trainer())
+    outputs = [trainer(*overrides).chain.forward(x) for overrides in
+               ([], ["chip.tile.input_dac.ideal=false", "chip.tile.input_dac.bits=3"])]
+    assert not np.allclose(*outputs)
+
+
+def test_programming_noise_changes_the_trained_conductances():
+    clean = steps(trainer())
+    noisy = steps(trainer("chip.tile.device.programming_noise=0.02"))
+    assert not np.allclose(clean[4], noisy[4])
+
+
+def test_energy_total_is_the_sum_of_its_parts_and_all_phases_are_booked():
+    t = trainer(*adc("node_adc", 8))
+    steps(t, 2)
+    report = t.chip.ledger.report()
+    table = report["per_phase_J"]
+    assert table.shape == (len(COMPONENTS), len(PHASES))
+    assert report["total_per_training_sample_J"] == pytest.approx(table.sum())
+    assert report["total_per_training_sample_J"] == pytest.approx(sum(report["per_component_J"].values()))
+    assert (table.sum(axis=0) > 0).all(), "every phase costs something"
+    assert report["samples"] == 32
+
+
+def test_more_adc_bits_cost_more_energy():
+    def adc_energy(bits):
+        t = trainer(*adc("node_adc", bits))
+        steps(t, 1)
+        return t.chip.ledger.report()["per_component_J"]["adc"]
+    assert adc_energy(10) > adc_energy(6)
+
+
+def test_tile_overrides_inherit_the_defaults():
+    config = load_config(TINY, ["chip.tiles=[{tile: 0, set: {node_adc.bits: 5}}]", "chip.tile.node_adc.bits=7",
+                                "chip.tile.current_adc.bits=9"])
+    t = prepare(config)
+    tile = t.chip.tiles[0].config
+    assert tile.node_adc.bits == 5 and tile.current_adc.bits == 9
+
+
+CAPACITY_ERRORS = [
+    (["chip.tile.buffer.capacity_bytes=100"], "chip.tile.buffer.capacity_bytes"),
+    (["chip.global_buffer.capacity_bytes=100"], "chip.global_buffer.capacity_bytes"),
+    (["chip.tile.rows=16"], "crossbar 0 needs 24 x 10 devices but tile 0 holds 16 x 1024"),
+    (["chip.mapping=[]"], "chip.mapping"),
+]
+
+
+@pytest.mark.parametrize("overrides, message", CAPACITY_ERRORS, ids=[m for _, m in CAPACITY_ERRORS])
+def test_capacity_and_mapping_errors_are_clear(overrides, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        trainer(*overrides)
