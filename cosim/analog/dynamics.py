@@ -26,7 +26,8 @@ Both stop on the KKT residual ``||s - clip(s - D^-1 dE/ds)||_inf <= tol`` (D: th
 Hessian, so the residual is the change one Jacobi update would make, relative to the energy's reference
 scale) and, for momentum, ``||p dt||_inf <= tol`` as well -- never on a step count alone; ``max_steps``
 is a cap that warns or raises. With noise of standard deviation ``sigma`` added to the state at every
-step, the residual cannot fall below the noise: the tolerance is floored at ``NOISE_FLOOR * sigma``.
+step, the residual cannot fall below the noise: such a relaxation has also settled once its residual stops
+falling while below ``NOISE_FLOOR * sigma`` (:class:`Plateau`).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from cosim.analog.solve import BCDSolver, ConvergenceWarning, Equilibrium, Input
 from cosim.errors import ConvergenceError, ParameterError
 
 _TINY = 1e-300
-#: with state noise sigma, relaxations stop once the residual is below max(tol, NOISE_FLOOR * sigma)
+#: a noisy relaxation may stop once its residual stops falling below this many noise standard deviations
 NOISE_FLOOR = 10.0
 #: the power-iteration estimate of the largest curvature is a lower bound; steps use it times this
 CURVATURE_MARGIN = 1.05
@@ -148,6 +149,28 @@ class Curvature:
         return [v / np.maximum(norm, _TINY)[:, None] for v in x]
 
 
+class Plateau:
+    """Has a noisy residual stopped falling at the noise floor? Checked after 16, 32, 64, ... evaluations.
+
+    With state noise the residual fluctuates at a floor set by the noise and never reaches tol. At each
+    check the mean residual over the last half of the run must be below ``floor`` and above ``ratio``
+    times its mean over the quarter before: then the relaxation has settled as far as the noise lets it.
+    """
+
+    def __init__(self, floor: float, ratio: float = 0.9, first: int = 16):
+        self.floor, self.ratio, self.first = floor, ratio, first
+        self.history: list[float] = []
+
+    def settled(self, residual: float) -> bool:
+        history = self.history
+        history.append(residual)
+        k = len(history)
+        if k < self.first or k & (k - 1):
+            return False
+        recent = float(np.mean(history[k // 2:]))
+        return recent <= self.floor and recent > self.ratio * float(np.mean(history[k // 4:k // 2]))
+
+
 class _Dynamics:
     """What gradient flow and momentum share: parameters, curvature, residual, noise, the stopping test."""
 
@@ -166,8 +189,9 @@ class _Dynamics:
         self.noise_sigma, self.rng, self.record = float(noise_sigma), rng, record
         self.curvature = Curvature()
 
-    def tolerance(self, reference: float) -> float:
-        return max(self.tol, NOISE_FLOOR * self.noise_sigma / max(reference, _TINY))
+    def stopping_rule(self, reference: float) -> Plateau | None:
+        """A fresh plateau detector for a noisy run (residuals relative to ``reference``), None without noise."""
+        return Plateau(NOISE_FLOOR * self.noise_sigma / max(reference, _TINY)) if self.noise_sigma > 0 else None
 
     def add_noise(self, s: np.ndarray) -> None:
         if self.noise_sigma > 0:
@@ -220,14 +244,14 @@ class GradientFlow(_Dynamics):
         for s, lo, hi in zip(state, energy.lower, energy.upper):
             np.clip(s, lo, hi, out=s)
         trace = [] if self.record else None
+        plateau = self.stopping_rule(energy.reference(state))
         steps = 0
         while True:
             energy.gradient(state, grad)
             if trace is not None:
                 trace.append((energy.energy(state), np.zeros(state[0].shape[0])))
-            reference = energy.reference(state)
-            residual = kkt_residual(energy, state, grad) / max(reference, _TINY)
-            converged = residual <= self.tolerance(reference)
+            residual = kkt_residual(energy, state, grad) / max(energy.reference(state), _TINY)
+            converged = residual <= self.tol or (plateau is not None and plateau.settled(residual))
             if converged or steps == self.max_steps:
                 break
             for s, g, r, lo, hi in zip(state, grad, rate, energy.lower, energy.upper):
@@ -277,6 +301,7 @@ class Momentum(_Dynamics):
             np.clip(s, lo, hi, out=s)
         schedule = self.bifurcation_steps if free else 0
         trace = [] if self.record else None
+        plateau = self.stopping_rule(energy.reference(state))
         steps = 0
         while True:
             energy.gradient(state, grad)
@@ -289,8 +314,8 @@ class Momentum(_Dynamics):
                 reference = energy.reference(state)
                 residual = kkt_residual(energy, state, grad) / max(reference, _TINY)
                 velocity = dt * max(float(np.max(np.abs(p))) for p in momenta) / max(reference, _TINY)
-                tol = self.tolerance(reference)
-                converged = residual <= tol and velocity <= tol
+                converged = max(residual, velocity) <= self.tol or (
+                    plateau is not None and plateau.settled(max(residual, velocity)))
                 if converged or steps >= self.max_steps:
                     break
             if self.restart:
