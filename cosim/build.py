@@ -13,12 +13,15 @@ import numpy as np
 
 from cosim.analog import Amplifier, BCDSolver, IdealDiode, ResistiveBlock, ResistiveNetwork, ShockleyDiode
 from cosim.chip import Chip
-from cosim.config.schema import AnalogBlockConfig, Config, DigitalBlockConfig
+from cosim.analog.dynamics import GradientFlowSolver, MomentumSolver
+from cosim.analog.hopfield import HopfieldBlock, HopfieldNetwork, HopfieldSolver
+from cosim.config.schema import AnalogBlockConfig, Config, DigitalBlockConfig, HopfieldBlockConfig, RelaxationConfig
 from cosim.data import Dataset, load_dataset
 from cosim.digital.ops import make_op
 from cosim.errors import ConfigError, CosimError
 from cosim.learning.blocks import AnalogBlock, DigitalBlock, NudgeSettings
 from cosim.learning.chain import Chain
+from cosim.learning.hopfield_block import HopfieldChainBlock
 from cosim.learning.optim import Optimizer, Schedule, constant_schedule, cosine_schedule, make_optimizer
 
 #: digital ops that need image-shaped input; a model starting with one gets unflattened samples
@@ -43,6 +46,8 @@ def build_chain(config: Config, input_shape: tuple, n_classes: int, rng: np.rand
         try:
             if isinstance(block_config, DigitalBlockConfig):
                 block = _digital_block(block_config, shape, config.model.dtype, rng)
+            elif isinstance(block_config, HopfieldBlockConfig):
+                block = _hopfield_block(block_config, shape, config, index, rng)
             else:
                 block = _analog_block(block_config, shape, config, chip, path, rng)
             out_shape = block.output_shape(shape)
@@ -100,12 +105,47 @@ def _analog_block(block_config: AnalogBlockConfig, shape: tuple, config: Config,
         conductances, lower_rails=[c.lower_rail_V] * len(c.hidden), upper_rails=[c.upper_rail_V] * len(c.hidden),
         diode=diode, amplifiers=amplifiers, duplicate_inputs=c.duplicate_inputs, dtype=config.model.dtype)
     tile = chip.add_tile(tile_id, tile_config, network)
-    solver = BCDSolver(network, tol=config.solver.tol, max_sweeps=config.solver.max_sweeps,
-                       on_unconverged=config.solver.on_unconverged)
+    solver = _resistive_solver(network, c.relaxation, config, tile_config.node_capacitance_F,
+                               np.random.default_rng([config.seed, 29, analog_index]))
     training = config.training
     nudge = NudgeSettings(training.algorithm, training.estimator, training.beta)
     return AnalogBlock(ResistiveBlock(network, solver, readout=tile), device.g_min_S, device.g_max_S, c.input_scale,
                        nudge, learn_biases=c.bias_currents, hardware=tile)
+
+
+def _dynamics_settings(r: RelaxationConfig) -> dict:
+    """Keywords of the rc / momentum dynamics (cosim.analog.dynamics) from a relaxation config; none for bcd."""
+    if r.kind == "bcd":
+        return {}
+    if r.kind == "rc":
+        return dict(step=r.step)
+    return dict(step=r.step, damping=r.damping, restart=r.restart, bifurcation_steps=r.bifurcation_steps,
+                bifurcation_strength=r.bifurcation_strength)
+
+
+def _resistive_solver(network: ResistiveNetwork, r: RelaxationConfig, config: Config, capacitance: float,
+                      rng: np.random.Generator) -> BCDSolver:
+    common = dict(tol=config.solver.tol, on_unconverged=config.solver.on_unconverged,
+                  max_sweeps=config.solver.max_sweeps)
+    if r.kind == "bcd":
+        return BCDSolver(network, **common)
+    solver = GradientFlowSolver if r.kind == "rc" else MomentumSolver
+    return solver(network, capacitance, **common, max_steps=r.max_steps, noise_sigma=r.noise_sigma, rng=rng,
+                  **_dynamics_settings(r))
+
+
+def _hopfield_block(c: HopfieldBlockConfig, shape: tuple, config: Config, index: int, rng) -> HopfieldChainBlock:
+    sizes = [int(np.prod(shape)), *c.hidden, c.outputs]
+    weights = [rng.uniform(-1.0, 1.0, (a, b)) * (c.weight_scale / np.sqrt(a)) for a, b in zip(sizes[:-1], sizes[1:])]
+    network = HopfieldNetwork(weights, dtype=config.model.dtype)
+    r, solver = c.relaxation, config.solver
+    relaxer = HopfieldSolver(
+        network, r.kind, tol=solver.tol, max_steps=solver.max_sweeps if r.kind == "bcd" else r.max_steps,
+        on_unconverged=solver.on_unconverged, synchronous=r.synchronous, noise_sigma=r.noise_sigma,
+        rng=np.random.default_rng([config.seed, 31, index]), **_dynamics_settings(r))
+    training = config.training
+    nudge = NudgeSettings(training.algorithm, training.estimator, training.beta)
+    return HopfieldChainBlock(HopfieldBlock(network, relaxer), nudge, learn_biases=c.biases)
 
 
 def build_optimizer(config: Config, chain: Chain, steps_per_epoch: int) -> tuple[Optimizer, Schedule]:

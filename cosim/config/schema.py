@@ -246,6 +246,44 @@ class DiodeConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RelaxationConfig:
+    """How an energy-based block relaxes to equilibrium (cosim.analog.dynamics; docs/relaxation.md).
+
+    Every relaxation stops on ``solver.tol`` (the KKT residual: the state change one Jacobi update would
+    make, relative to the largest voltage for resistive blocks, absolute for Hopfield states), never on a
+    step count alone; the caps (``solver.max_sweeps`` for bcd, ``max_steps`` otherwise) warn or raise.
+    """
+
+    kind: Literal["bcd", "rc", "momentum"] = setting(
+        "bcd",
+        doc="'bcd': exact block coordinate descent (for a Hopfield block, the odd/even fixed point "
+        "s <- clip(dPhi/ds)); 'rc': gradient flow C dv/dt = -dE/dv, the physical RC settling with the tile's "
+        "node_capacitance_F (Hopfield: unit time constants); 'momentum': damped extended phase-space "
+        "dynamics with inelastic walls at the bounds.",
+    )
+    synchronous: bool = setting(
+        False, doc="Hopfield blocks with kind bcd only: update every layer at once from the previous state."
+    )
+    step: float = setting(
+        0.9, doc="Time step of rc and momentum, as a fraction of its stability limit (from the largest "
+        "curvature, re-measured whenever the weights change).", exclusive_min=0, exclusive_max=1,
+    )
+    damping: float = setting(0.2, doc="Momentum friction gamma, in units of sqrt(largest curvature).", min=0)
+    restart: bool = setting(False, doc="Momentum: zero a sample's momentum whenever it points uphill.")
+    bifurcation_steps: int = setting(
+        0, doc="Momentum, free phase: steps over which an extra confining term is annealed to zero; 0: off.", min=0
+    )
+    bifurcation_strength: float = setting(
+        1.0, doc="Initial curvature of the confining term, in units of the largest curvature.", min=0
+    )
+    noise_sigma: float = setting(
+        0.0, doc="Std of Gaussian noise added to every state at every update (V for resistive blocks, "
+        "state units for Hopfield blocks); a noisy relaxation has settled once its residual stops falling.", min=0,
+    )
+    max_steps: int = setting(5000, doc="Cap on time steps of rc and momentum per relaxation.", min=1)
+
+
+@dataclass(frozen=True, kw_only=True)
 class AnalogBlockConfig:
     """An analog block: a layered nonlinear resistive network (crossbars, diodes, amplifiers) trained by EP."""
 
@@ -265,8 +303,13 @@ class AnalogBlockConfig:
         exclusive_min=0,
     )
     input_scale: float = setting(1.0, doc="Input voltage per unit of block input.", unit="V", exclusive_min=0)
+    relaxation: RelaxationConfig = section(RelaxationConfig, doc="How the network settles to equilibrium.")
 
     def validate(self, path: str) -> None:
+        relaxation = key_path(path, "relaxation")
+        _require(not self.relaxation.synchronous, relaxation, "synchronous", "applies to Hopfield blocks only")
+        _require(self.relaxation.kind != "bcd" or self.relaxation.noise_sigma == 0, relaxation, "noise_sigma",
+                 "state noise needs the rc or momentum relaxation in a resistive block")
         _require(
             self.lower_rail_V < self.upper_rail_V,
             path,
@@ -283,7 +326,21 @@ class AnalogBlockConfig:
             )
 
 
-BlockConfig = Union[DigitalBlockConfig, AnalogBlockConfig]
+@dataclass(frozen=True, kw_only=True)
+class HopfieldBlockConfig:
+    """An energy block as a deep Hopfield network: states in [0, 1], symmetric couplings, trained by EP."""
+
+    kind: Literal["hopfield"] = setting("hopfield", doc="Selects this block type.")
+    hidden: list[int] = setting([256], doc="Widths of the hidden layers, input side first.", min=1)
+    outputs: int = setting(10, doc="Number of output units.", min=1)
+    weight_scale: float = setting(
+        1.0, doc="Initial couplings are uniform in +-weight_scale / sqrt(fan-in).", exclusive_min=0
+    )
+    biases: bool = setting(True, doc="Learn a bias for every hidden and output unit.")
+    relaxation: RelaxationConfig = section(RelaxationConfig, doc="How the network settles to equilibrium.")
+
+
+BlockConfig = Union[DigitalBlockConfig, AnalogBlockConfig, HopfieldBlockConfig]
 
 
 @dataclass(frozen=True, kw_only=True)
