@@ -63,12 +63,14 @@ def test_relaxations_agree_on_a_convex_instance(name):
 def test_momentum_median_energy_is_no_higher_than_gradient_flow_on_non_convex_instances():
     finals = {"rc": [], "momentum": []}
     for seed in range(8):
-        net = make_network((20, 30, 30, 8), gain=2.0, seed=seed)
+        net = make_network((20, 30, 30, 8), gain=2.5, seed=seed)
         x = make_inputs(net, 8, seed=seed + 50)
         for name in finals:
             state = HopfieldSolver(net, name, tol=1e-7, on_unconverged="raise").relax(x)
             finals[name].append(energies(net, x, state))
-    assert np.median(np.concatenate(finals["momentum"])) <= np.median(np.concatenate(finals["rc"]))
+    momentum, flow = np.concatenate(finals["momentum"]), np.concatenate(finals["rc"])
+    assert np.median(momentum) <= np.median(flow) + 1e-9 * abs(np.median(flow))
+    assert np.mean(momentum < flow - 1e-9) >= np.mean(momentum > flow + 1e-9)  # lower minima more often
 
 
 @pytest.mark.parametrize("relaxation", ["bcd", "momentum"])

@@ -18,9 +18,11 @@ a diagonal *metric* ``M`` (the capacitances of the physical dynamics) and the di
 Time is normalised by the largest curvature ``lambda_max`` of ``M^-1 H`` (H: the Hessian of E), found by
 power iteration on Hessian-vector products and recomputed whenever the energy's ``curvature_key``
 changes (new conductances or weights). ``step`` is the time step as a fraction of the stability limit:
-``dt lambda_max = 2 step`` for gradient flow and ``dt sqrt(lambda_max) = 2 step`` for momentum, so
-momentum takes steps ``1 / sqrt(lambda)`` rather than ``1 / lambda`` long in the slow directions.
-``damping`` is gamma in units of ``sqrt(lambda_max)``.
+``dt lambda_max = 2 step`` for gradient flow; for momentum a fraction of the damped symplectic-Euler limit
+(``dt sqrt(lambda_max) = 2`` without friction), so momentum moves ``1 / sqrt(lambda)`` rather than
+``1 / lambda`` per unit time in the slow directions.
+``damping`` is gamma in units of ``sqrt(lambda_max)``, or adapted per sample to the slowest curvature the
+motion meets (:class:`SecantDamping`).
 
 Both stop on the KKT residual ``||s - clip(s - D^-1 dE/ds)||_inf <= tol`` (D: the diagonal of the
 Hessian, so the residual is the change one Jacobi update would make, relative to the energy's reference
@@ -107,7 +109,8 @@ class Curvature:
     """Largest eigenvalue of ``M^-1 H`` by power iteration, cached until the energy's curvature_key changes.
 
     Starts from a fixed pseudo-random block of ``probes`` vectors, then from the last eigenvector estimate
-    (weights change little between optimiser steps, so a few iterations suffice).
+    (weights change little between optimiser steps, so a few iterations suffice). The Rayleigh quotient
+    approaches lambda_max from below; steps use it times CURVATURE_MARGIN.
     """
 
     def __init__(self, tol: float = 1e-3, max_iter: int = 300, probes: int = 4):
@@ -119,7 +122,7 @@ class Curvature:
 
     def __call__(self, energy: BoxEnergy) -> float:
         if not _same_key(self.key, energy.curvature_key):
-            self.value = self._estimate(energy)
+            self.value = self._estimate(energy) * CURVATURE_MARGIN
             self.key = energy.curvature_key
         return self.value
 
@@ -141,7 +144,7 @@ class Curvature:
         self.vectors = x
         if not (np.isfinite(value) and value > 0):
             raise ParameterError(f"the energy's Hessian has no positive curvature (power iteration gave {value})")
-        return value * CURVATURE_MARGIN
+        return value
 
     @staticmethod
     def _normalised(x: list[np.ndarray], metric: list[np.ndarray]) -> list[np.ndarray]:
@@ -263,33 +266,66 @@ class GradientFlow(_Dynamics):
                             tuple(trace) if trace is not None else None)
 
 
+class SecantDamping:
+    """Per-sample friction that tracks the slowest curvature the motion meets (``damping=None``).
+
+    After every step the secant curvature along the step, ``q = (ds . dg) / (ds . M lambda_max ds)`` (the
+    curvature in the direction the state moved, normalised by lambda_max; clipped nodes do not move, so
+    it sees the free subspace), updates a per-sample estimate ``q <- min(GROWTH q, clip(q_secant))``: it
+    follows the smallest curvature met at once and forgets it slowly. The friction is the heavy-ball
+    optimum for curvatures in ``[q, 1]``, ``gamma = 2 r / (1 + r)`` with ``r = sqrt(q)``.
+    """
+
+    START, FLOOR, GROWTH = 0.25, 0.01, 1.05
+
+    def __init__(self, batch: int):
+        self.ratio = np.full((batch, 1), self.START)
+        self.previous: tuple[list[np.ndarray], list[np.ndarray]] | None = None
+
+    def gamma(self) -> np.ndarray:
+        root = np.sqrt(self.ratio)
+        return 2.0 * root / (1.0 + root)
+
+    def observe(self, state: list[np.ndarray], grad: list[np.ndarray], inverse_mass: list[np.ndarray]) -> None:
+        """Update the estimate from the step that led to ``state`` (gradient ``grad``); keep copies."""
+        if self.previous is not None:
+            ds = [s - s0 for s, s0 in zip(state, self.previous[0])]
+            dg = [g - g0 for g, g0 in zip(grad, self.previous[1])]
+            along = sum(np.einsum("bn,bn->b", d, e) for d, e in zip(ds, dg))
+            norm = sum(np.einsum("bn,bn->b", d * d, 1.0 / w) for d, w in zip(ds, inverse_mass))
+            moved = norm > 0
+            secant = np.clip(along[moved] / norm[moved], self.FLOOR, 1.0)
+            self.ratio[moved, 0] = np.minimum(self.GROWTH * self.ratio[moved, 0], secant)
+        self.previous = ([s.copy() for s in state], [g.copy() for g in grad])
+
+
 class Momentum(_Dynamics):
     """Damped symplectic Euler in extended phase space with inelastic walls (see the module docstring).
 
     step: dt as a fraction of the stability limit of damped symplectic Euler,
     ``dt_max = (sqrt(gamma^2 + 4 lambda) - gamma) / lambda`` with lambda = 1 (+ the confining curvature)
     in normalised units -- 2 / sqrt(lambda_max) without damping; damping: friction gamma in units of
-    sqrt(lambda_max); restart: zero a sample's momentum whenever it points uphill (p . dE/ds > 0), which
-    makes the damping matter little; bifurcation_steps: length of the free-phase schedule (0: none);
-    bifurcation_strength: its initial confining curvature in units of lambda_max; the other arguments as
-    for :class:`GradientFlow` (record: trace of potential and kinetic energy per step).
+    sqrt(lambda_max), or None for a per-sample friction adapted along the way (:class:`SecantDamping`);
+    restart: zero a sample's momentum whenever it points uphill (p . dE/ds > 0); bifurcation_steps:
+    length of the free-phase schedule (0: none); bifurcation_strength: its initial confining curvature in
+    units of lambda_max; the other arguments as for :class:`GradientFlow` (record: a trace of potential
+    and kinetic energy per step).
     """
 
-    def __init__(self, step: float = 0.9, damping: float = 0.3, restart: bool = False, tol: float = 1e-10,
+    def __init__(self, step: float = 0.9, damping: float | None = None, restart: bool = False, tol: float = 1e-10,
                  max_steps: int = 20000, bifurcation_steps: int = 0, bifurcation_strength: float = 1.0,
                  noise_sigma: float = 0.0, rng: np.random.Generator | None = None, record: bool = False):
         super().__init__(step, tol, max_steps, noise_sigma, rng, record)
-        if not damping >= 0:
-            raise ParameterError(f"damping must be >= 0, got {damping!r}")
+        if damping is not None and not damping >= 0:
+            raise ParameterError(f"damping must be >= 0 (or None: adaptive), got {damping!r}")
         if bifurcation_steps < 0 or not bifurcation_strength >= 0:
             raise ParameterError("bifurcation_steps and bifurcation_strength must be >= 0")
-        self.damping, self.restart = float(damping), bool(restart)
+        self.damping, self.restart = (None if damping is None else float(damping)), bool(restart)
         self.bifurcation_steps, self.bifurcation_strength = int(bifurcation_steps), float(bifurcation_strength)
 
-    def time_step(self, curvature: float = 1.0) -> float:
-        """dt (normalised) for a largest normalised curvature ``curvature``."""
-        gamma = self.damping
-        return self.step * (math.sqrt(gamma * gamma + 4.0 * curvature) - gamma) / curvature
+    def time_step(self, gamma, curvature: float = 1.0):
+        """dt (normalised) for friction gamma (scalar or per sample) and largest normalised curvature."""
+        return self.step * (np.sqrt(gamma * gamma + 4.0 * curvature) - gamma) / curvature
 
     def run(self, energy: BoxEnergy, state: list[np.ndarray], free: bool = True) -> DynamicsInfo:
         """Relax ``state`` (clipped into the box first) in place, from p = 0; the schedule runs if ``free``."""
@@ -299,6 +335,7 @@ class Momentum(_Dynamics):
         momenta = [np.zeros_like(s) for s in state]
         for s, lo, hi in zip(state, energy.lower, energy.upper):
             np.clip(s, lo, hi, out=s)
+        adaptive = SecantDamping(state[0].shape[0]) if self.damping is None else None
         schedule = self.bifurcation_steps if free else 0
         trace = [] if self.record else None
         plateau = self.stopping_rule(energy.reference(state))
@@ -308,12 +345,15 @@ class Momentum(_Dynamics):
             if trace is not None:
                 kinetic = sum(0.5 * np.einsum("bn,bn->b", p * p, 1.0 / w) for p, w in zip(momenta, inverse_mass))
                 trace.append((energy.energy(state), kinetic))
+            if adaptive is not None:
+                adaptive.observe(state, grad, inverse_mass)
+            gamma = self.damping if adaptive is None else adaptive.gamma()
             confinement = self.bifurcation_strength * (1.0 - steps / schedule) if steps < schedule else 0.0
-            dt = self.time_step(1.0 + confinement)
+            dt = self.time_step(gamma, 1.0 + confinement)
             if confinement == 0.0:
                 reference = energy.reference(state)
                 residual = kkt_residual(energy, state, grad) / max(reference, _TINY)
-                velocity = dt * max(float(np.max(np.abs(p))) for p in momenta) / max(reference, _TINY)
+                velocity = max(float(np.max(np.abs(p * dt))) for p in momenta) / max(reference, _TINY)
                 converged = max(residual, velocity) <= self.tol or (
                     plateau is not None and plateau.settled(max(residual, velocity)))
                 if converged or steps >= self.max_steps:
@@ -322,7 +362,7 @@ class Momentum(_Dynamics):
                 uphill = sum(np.einsum("bn,bn->b", p, g) for p, g in zip(momenta, grad)) > 0
                 for p in momenta:
                     p[uphill] = 0.0
-            friction = max(1.0 - self.damping * dt, 0.0)
+            friction = np.maximum(1.0 - gamma * dt, 0.0)
             for s, p, g, w, c, lo, hi in zip(state, momenta, grad, inverse_mass, energy.centre, energy.lower,
                                              energy.upper):
                 p *= friction

@@ -106,6 +106,7 @@ class LinearOpConfig:
 
     op: Literal["linear"] = setting("linear", doc="Selects this op.")
     out_features: int = setting(doc="Number of outputs.", min=1)
+    bias: bool = setting(True, doc="Learn an additive bias (leave it out before a batch-norm, which removes it).")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,6 +118,7 @@ class Conv2dOpConfig:
     kernel_size: int = setting(3, doc="Side of the square kernel.", unit="px", min=1)
     stride: int = setting(1, doc="Step between kernel positions.", unit="px", min=1)
     padding: int = setting(0, doc="Zero padding added on each side.", unit="px", min=0)
+    bias: bool = setting(True, doc="Learn an additive bias per output channel.")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -268,7 +270,10 @@ class RelaxationConfig:
         0.9, doc="Time step of rc and momentum, as a fraction of its stability limit (from the largest "
         "curvature, re-measured whenever the weights change).", exclusive_min=0, exclusive_max=1,
     )
-    damping: float = setting(0.2, doc="Momentum friction gamma, in units of sqrt(largest curvature).", min=0)
+    damping: Optional[float] = setting(
+        None, doc="Momentum friction gamma, in units of sqrt(largest curvature); null: adapted per sample to the "
+        "slowest curvature the motion meets (heavy-ball optimum).", min=0,
+    )
     restart: bool = setting(False, doc="Momentum: zero a sample's momentum whenever it points uphill.")
     bifurcation_steps: int = setting(
         0, doc="Momentum, free phase: steps over which an extra confining term is annealed to zero; 0: off.", min=0
@@ -417,7 +422,10 @@ class DeviceConfig:
     programming_noise: float = setting(
         0.0, doc="Std of the error of every write, as a fraction of g_max_S - g_min_S.", min=0)
     read_noise: float = setting(
-        0.0, doc="Std of the multiplicative conductance fluctuation redrawn at every solve (fraction of g).", min=0)
+        0.0, doc="Std of the multiplicative conductance fluctuation seen by a solve (fraction of g).", min=0)
+    read_noise_redraw: Literal["solve", "step"] = setting(
+        "solve", doc="When read noise is redrawn: at every solve (free and each nudged phase see independent "
+        "noise), or once per training step (slow fluctuations: the phases of one step share it).")
     variability: float = setting(
         0.0, doc="Device-to-device spread: std of a static per-device gain on the conductance it holds.", min=0)
     stuck_at_min: float = setting(0.0, doc="Fraction of devices stuck at g_min_S.", min=0, max=1)
@@ -448,11 +456,13 @@ class ConverterConfig:
     ideal: bool = setting(True, doc="Pass values through unchanged (conversions are still counted for energy).")
     bits: int = setting(8, doc="Resolution.", unit="bit", min=2, max=24)
     range: Literal["fixed", "calibrated"] = setting(
-        "calibrated", doc="'fixed': +-full_scale; 'calibrated': margin x the largest magnitude of the first batch.")
+        "calibrated", doc="'fixed': +-full_scale; 'calibrated': [min, max] of a calibration batch, widened by margin.")
     full_scale: float = setting(1.0, doc="Fixed range: V for voltage converters, A for current converters.",
                                 exclusive_min=0)
-    margin: float = setting(1.0, doc="Calibrated range / largest magnitude seen on the first batch.",
+    margin: float = setting(1.0, doc="Calibrated range / the range of values in the calibration batch.",
                             exclusive_min=0)
+    recalibrate_every: int = setting(
+        10, doc="Calibrated range: batches between calibrations (0: calibrate on the first batch only).", min=0)
     noise_lsb: float = setting(0.0, doc="Input-referred Gaussian noise (std).", unit="LSB", min=0)
     offset_lsb: float = setting(0.0, doc="Input-referred offset.", unit="LSB")
     energy_per_step_J: float = setting(
@@ -499,9 +509,14 @@ class TileConfig:
     output_adc: ConverterConfig = setting(
         _converter(), doc="ADCs reading the block's output voltages for the next block (V).")
     node_adc: ConverterConfig = setting(
-        _converter(), doc="ADCs reading the node voltages of the nudged phases behind the weight gradients (V).")
+        _converter(), doc="ADCs reading the node voltages of EP's phases behind the weight gradients (V); one "
+        "calibrated range per layer (and per difference / sum in differential readout).")
     current_adc: ConverterConfig = setting(
         _converter(), doc="Current-sense ADCs reading the input sources behind the error signal (A).")
+    ep_readout: Literal["differential", "absolute"] = setting(
+        "differential", doc="How EP's two phases are read: 'differential' converts their difference (node "
+        "voltages and source currents, sampled and held) and, for the weight rule, their sum; 'absolute' "
+        "converts each phase's values and subtracts digitally.")
     node_capacitance_F: float = setting(1e-13, doc="Capacitance of every circuit node (sets the settling time).",
                                         unit="F", exclusive_min=0)
     settling_time_constants: float = setting(
