@@ -1,13 +1,16 @@
 """Analog-to-digital and digital-to-analog converters.
 
-A converter maps a real value to one of ``2**bits - 1`` uniformly spaced, sign-symmetric levels
-(mid-tread: zero is a level) spanning ``[-full_scale, +full_scale]``; values beyond the range saturate.
-Before quantisation it adds an offset and Gaussian noise, both given in LSBs. An ideal converter passes
-values through unchanged (it still counts its conversions, for the energy ledger).
+A converter maps a real value to one of a set of uniformly spaced levels spanning ``[lo, hi]``; values
+beyond the range saturate. Before quantisation it adds an offset and Gaussian noise, both given in LSBs.
+An ideal converter passes values through unchanged (it still counts its conversions, for the energy
+ledger).
 
-The full scale is either fixed (in the quantity's unit: V for voltages, A for currents) or calibrated
-from data: on its first batch the converter sets its range to ``margin`` times the largest magnitude it
-sees, then keeps it — like a one-time range calibration of a tile.
+The range is either fixed — ``[-full_scale, +full_scale]`` with ``2**bits - 1`` sign-symmetric levels
+(mid-tread: zero is a level), in the quantity's unit (V for voltages, A for currents) — or calibrated
+from data: on its first batch the converter sets ``[lo, hi]`` to the smallest and largest values it
+sees, widened about their centre by ``margin``, with ``2**bits`` levels — a range (reference and offset)
+calibration of the tile — and redoes it every ``recalibrate_every`` batches (0: never), so that the range
+follows signals that grow or shrink as the network learns.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from cosim.errors import ParameterError
 @dataclass(frozen=True)
 class ConverterSpec:
     """ideal: pass-through; bits: resolution; range: "fixed" or "calibrated"; full_scale: the fixed range
-    (unit of the converted quantity); margin: calibrated range / largest magnitude seen; noise_lsb and
-    offset_lsb: input-referred noise (std) and offset, in LSBs."""
+    (unit of the converted quantity); margin: calibrated range / range of the calibration batch; noise_lsb
+    and offset_lsb: input-referred noise (std) and offset, in LSBs; recalibrate_every: batches between
+    calibrations (0: only the first)."""
 
     ideal: bool = True
     bits: int = 8
@@ -32,6 +36,7 @@ class ConverterSpec:
     margin: float = 1.0
     noise_lsb: float = 0.0
     offset_lsb: float = 0.0
+    recalibrate_every: int = 0
 
     def __post_init__(self):
         if not 2 <= self.bits <= 24:
@@ -48,37 +53,46 @@ class Converter:
     def __init__(self, spec: ConverterSpec, rng: np.random.Generator):
         self.spec = spec
         self.rng = rng
-        self.full_scale = spec.full_scale if spec.range == "fixed" else None
+        self.lo = self.hi = None
+        if spec.range == "fixed":
+            self.lo, self.hi = -spec.full_scale, spec.full_scale
+        self.levels = 2 ** spec.bits - (1 if spec.range == "fixed" else 0)
         self.conversions = 0
+        self.batches = 0
         self.saturated = 0
-        self.code_counts = np.zeros(2 ** spec.bits - 1, dtype=np.int64)
-
-    @property
-    def levels(self) -> int:
-        return 2 ** self.spec.bits - 1
+        self.code_counts = np.zeros(self.levels, dtype=np.int64)
 
     @property
     def lsb(self) -> float:
         """Quantisation step (unit of the quantity); needs a range (fixed, or calibrated by a first call)."""
-        if self.full_scale is None:
+        if self.lo is None:
             raise RuntimeError("calibrated converter used before its first batch")
-        return self.full_scale / (self.levels // 2)
+        return (self.hi - self.lo) / (self.levels - 1)
+
+    def calibrate(self, values: np.ndarray) -> None:
+        """Set the range from data: [min, max] widened about its centre by the spec's margin."""
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+        centre, half = (low + high) / 2, (high - low) / 2 * self.spec.margin
+        if half <= 0:  # constant data: any range that holds it
+            half = abs(centre) or self.spec.full_scale
+        self.lo, self.hi = centre - half, centre + half
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
         """Convert an array; returns the reconstructed values in the input's dtype."""
         values = np.asarray(values)
         self.conversions += values.size
+        self.batches += 1
         if self.spec.ideal:
             return values
-        if self.full_scale is None:
-            largest = float(np.max(np.abs(values))) if values.size else 0.0
-            self.full_scale = self.spec.margin * largest if largest > 0 else self.spec.full_scale
-        lsb, half = self.lsb, self.levels // 2
-        noisy = values / lsb + self.spec.offset_lsb
+        every = self.spec.recalibrate_every
+        if self.lo is None or (self.spec.range == "calibrated" and every and self.batches % every == 0):
+            self.calibrate(values)
+        lsb = self.lsb
+        codes = (values - self.lo) / lsb + self.spec.offset_lsb
         if self.spec.noise_lsb:
-            noisy = noisy + self.rng.normal(0.0, self.spec.noise_lsb, values.shape)
-        codes = np.rint(noisy)
-        self.saturated += int(np.count_nonzero(np.abs(codes) > half))
-        codes = np.clip(codes, -half, half)
-        self.code_counts += np.bincount((codes + half).astype(np.int64).ravel(), minlength=self.levels)
-        return (codes * lsb).astype(values.dtype, copy=False)
+            codes = codes + self.rng.normal(0.0, self.spec.noise_lsb, values.shape)
+        codes = np.rint(codes)
+        self.saturated += int(np.count_nonzero((codes < 0) | (codes > self.levels - 1)))
+        codes = np.clip(codes, 0, self.levels - 1)
+        self.code_counts += np.bincount(codes.astype(np.int64).ravel(), minlength=self.levels)
+        return (self.lo + codes * lsb).astype(values.dtype, copy=False)

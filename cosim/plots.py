@@ -82,8 +82,7 @@ def code_histograms(histograms: dict[str, np.ndarray], path: Path, title: str = 
     """ADC output codes seen during the run, one panel per converter bank."""
     fig, axes = plt.subplots(1, len(histograms), figsize=(4 * len(histograms), 3.2), squeeze=False)
     for ax, (name, counts) in zip(axes[0], histograms.items()):
-        half = len(counts) // 2
-        ax.bar(np.arange(-half, half + 1), counts, width=1.0)
+        ax.bar(np.arange(len(counts)), counts, width=1.0)
         ax.set(xlabel="code", ylabel="conversions", title=name, yscale="log")
     fig.suptitle(title)
     fig.tight_layout()

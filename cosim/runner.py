@@ -75,7 +75,8 @@ def _chip_plots(trainer: Trainer, initial: list[np.ndarray], out: Path) -> None:
         plots.conductance_histograms(initial, analog_conductances(trainer.chain), out / "conductances.png",
                                      title="analog conductances before and after training")
     codes = {f"tile {t.id} {name}": adc.code_counts for t in trainer.chip.tiles
-             for name, adc in (("output", t.output_adc), ("node", t.node_adcs[-1]), ("current", t.current_adc))
+             for name, adc in (("output", t.output_adc), ("node difference", t.node_adcs["difference"][-1]),
+                               ("node", t.node_adcs["a"][-1]), ("current", t.current_adc))
              if not adc.spec.ideal and adc.code_counts.any()}
     if codes:
         plots.code_histograms(codes, out / "adc_codes.png", title="ADC codes")

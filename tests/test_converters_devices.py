@@ -34,11 +34,14 @@ def test_fewer_bits_mean_larger_error():
     assert errors[0] > errors[1] > errors[2]
 
 
-def test_saturation_and_calibration():
+def test_calibration_takes_the_first_batch_range_and_later_values_saturate():
     adc = Converter(ConverterSpec(ideal=False, bits=6, range="calibrated", margin=1.0), np.random.default_rng(0))
-    first = adc(np.array([-0.5, 0.25, 0.5]))
-    assert adc.full_scale == 0.5 and first[0] == -0.5
-    assert adc(np.array([2.0]))[0] == 0.5 and adc.saturated == 1  # beyond the calibrated range: clipped
+    first = adc(np.array([0.1, 0.25, 0.5]))
+    assert (adc.lo, adc.hi) == pytest.approx((0.1, 0.5)) and first[[0, -1]] == pytest.approx([0.1, 0.5])
+    assert adc(np.array([2.0]))[0] == pytest.approx(0.5) and adc.saturated == 1  # beyond the calibrated range: clipped
+    widened = Converter(ConverterSpec(ideal=False, range="calibrated", margin=2.0), np.random.default_rng(0))
+    widened(np.array([0.1, 0.5]))
+    assert (widened.lo, widened.hi) == pytest.approx((-0.1, 0.7))
 
 
 def test_noise_and_offset_in_lsb():
@@ -53,6 +56,9 @@ def test_code_histogram_counts_every_conversion():
     adc = Converter(ConverterSpec(ideal=False, bits=4, range="fixed"), np.random.default_rng(0))
     adc(np.random.default_rng(1).uniform(-1, 1, 500))
     assert adc.code_counts.sum() == 500 and len(adc.code_counts) == 15
+    calibrated = Converter(ConverterSpec(ideal=False, bits=4), np.random.default_rng(0))
+    calibrated(np.random.default_rng(1).uniform(-1, 1, 500))
+    assert len(calibrated.code_counts) == 16 and calibrated.code_counts[[0, -1]].all()
 
 
 def test_bad_converter_spec():

@@ -6,19 +6,22 @@ circuit quantities; ``implicit_gradients`` gives the exact reference at the same
 
 A :class:`Readout` instruments every solve: ``before_solve`` may change what the next solve sees (e.g.
 redraw device read noise), ``after_solve`` sees every equilibrium (e.g. to account for its energy) and
-``measure`` turns the equilibria EP needs into a :class:`Reading` (e.g. through ADCs). The default reads
-exactly and accounts for nothing.
+``measure_pair`` turns the two equilibria an EP estimate compares into :class:`Reading` s (e.g. through
+ADCs, possibly converting their difference directly). The default reads exactly and accounts for nothing.
+The input-source currents of a phase are recorded right after its solve, while the conductances that
+solve saw are still in place.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from typing import Protocol
+
+import numpy as np
 
 from cosim.analog.gradients import (BlockGradients, Reading, ep_gradients, ep_phase_pair, exact_reading,
                                     implicit_gradients)
 from cosim.analog.network import ResistiveNetwork
+from cosim.analog.observables import source_currents
 from cosim.analog.solve import BCDSolver, Equilibrium, InputDrive, Nudge
 from cosim.errors import ParameterError
 
@@ -26,24 +29,24 @@ from cosim.errors import ParameterError
 class Readout(Protocol):
     """Instruments around every solve of a block (see the module docstring)."""
 
-    def before_solve(self, network: ResistiveNetwork) -> None: ...
+    def before_solve(self, network: ResistiveNetwork, free: bool) -> None: ...
 
     def after_solve(self, network: ResistiveNetwork, state: Equilibrium) -> None: ...
 
-    def measure(self, network: ResistiveNetwork, state: Equilibrium) -> Reading: ...
+    def measure_pair(self, network: ResistiveNetwork, a: Equilibrium, b: Equilibrium) -> tuple[Reading, Reading]: ...
 
 
 class ExactReadout:
     """Ideal instruments: nothing changes between solves; readings are the solver's exact values."""
 
-    def before_solve(self, network: ResistiveNetwork) -> None:
+    def before_solve(self, network: ResistiveNetwork, free: bool) -> None:
         """Nothing to do."""
 
     def after_solve(self, network: ResistiveNetwork, state: Equilibrium) -> None:
         """Nothing to account for."""
 
-    def measure(self, network: ResistiveNetwork, state: Equilibrium) -> Reading:
-        return exact_reading(network, state)
+    def measure_pair(self, network: ResistiveNetwork, a: Equilibrium, b: Equilibrium) -> tuple[Reading, Reading]:
+        return exact_reading(network, a), exact_reading(network, b)
 
 
 class ResistiveBlock:
@@ -59,32 +62,34 @@ class ResistiveBlock:
 
     def forward(self, x) -> np.ndarray:
         """Free equilibrium for block input x (B, input_width); returns the output voltages (B, n_out)."""
-        self.readout.before_solve(self.network)
+        self.readout.before_solve(self.network, free=True)
         self.drive = self.solver.drive(x)
         self.free = self.solver.relax(self.drive)
         self.readout.after_solve(self.network, self.free)
         self.phases = {}
         return self.free.output
 
-    def nudged(self, beta: float, error=None, target=None) -> tuple[Equilibrium, Reading]:
-        """Equilibrium (and its reading) with the outputs nudged by current -beta*error, or towards target."""
+    def nudged(self, beta: float, error=None, target=None) -> Equilibrium:
+        """Equilibrium with the outputs nudged by current -beta*error, or towards target through beta."""
         free = self._require_free()
-        self.readout.before_solve(self.network)
+        self.readout.before_solve(self.network, free=False)
         state = self.solver.relax(self.drive, Nudge(beta, target=target, error=error), init=free)
         self.readout.after_solve(self.network, state)
-        return state, self.readout.measure(self.network, state)
+        state.source_currents = source_currents(self.network, state.layers)
+        return state
 
     def ep_gradients(self, beta: float, error=None, target=None, estimator: str = "centred") -> BlockGradients:
         """EP gradients of the loss whose output gradient is ``error`` (or squared error to ``target``)."""
         if not beta > 0:
             raise ParameterError(f"EP nudge strength beta must be positive, got {beta!r}")
         free = self._require_free()
-        needs_free = estimator in ("positive", "negative")
-        free_reading = self.readout.measure(self.network, free) if needs_free else None
-        plus = self.nudged(beta, error, target) if estimator in ("centred", "positive") else (None, None)
-        minus = self.nudged(-beta, error, target) if estimator in ("centred", "negative") else (None, None)
-        self.phases = {"plus": plus[0], "minus": minus[0]}
-        return ep_gradients(self.network, *ep_phase_pair(estimator, free_reading, plus[1], minus[1]))
+        if estimator in ("positive", "negative") and free.source_currents is None:
+            free.source_currents = source_currents(self.network, free.layers)  # before the conductances change
+        plus = self.nudged(beta, error, target) if estimator in ("centred", "positive") else None
+        minus = self.nudged(-beta, error, target) if estimator in ("centred", "negative") else None
+        self.phases = {"plus": plus, "minus": minus}
+        a, b = ep_phase_pair(estimator, free, plus, minus)
+        return ep_gradients(self.network, *self.readout.measure_pair(self.network, a, b))
 
     def implicit_gradients(self, error=None, target=None) -> BlockGradients:
         """Exact gradients by implicit differentiation at the free equilibrium."""

@@ -48,8 +48,10 @@ class Reading:
 
 
 def exact_reading(network: ResistiveNetwork, state: Equilibrium) -> Reading:
-    """The reading of ideal instruments: the solved voltages and the currents they imply."""
-    return Reading(state.layers, source_currents(network, state.layers), state.beta)
+    """The reading of ideal instruments: the solved voltages and source currents (as recorded at the
+    solve, else computed from the network's present conductances)."""
+    currents = state.source_currents if state.source_currents is not None else source_currents(network, state.layers)
+    return Reading(state.layers, currents, state.beta)
 
 ESTIMATORS = ("centred", "positive", "negative")
 

@@ -78,6 +78,8 @@ class Equilibrium:
     layers: list[np.ndarray]
     info: SolveInfo
     nudge: Nudge | None = None
+    #: currents the input sources deliver (B, n_0), A; recorded by a block when EP will need them
+    source_currents: np.ndarray | None = None
 
     @property
     def output(self) -> np.ndarray:

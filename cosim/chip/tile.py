@@ -7,8 +7,11 @@ A :class:`Tile` is what an :class:`~cosim.learning.blocks.AnalogBlock` talks to:
 * ``drive_nudge``: the nudge DACs (the error signal turned into output currents);
 * ``program``: writes the optimiser's target conductances into the devices (S), returns what they hold;
 * as the block's :class:`~cosim.analog.block.Readout`: ``before_solve`` draws the read noise of the next
-  solve, ``after_solve`` books the crossbar energy and settling time of every phase, ``measure`` reads the
-  node voltages (node ADCs) and input-source currents (current ADCs) that EP's gradients need.
+  solve, ``after_solve`` books the crossbar energy and settling time of every phase, ``measure_pair``
+  reads the node voltages (node ADCs) and input-source currents (current ADCs) of the two phases EP
+  compares — either each phase on its own (``ep_readout: absolute``) or, as a sample-and-hold front end
+  would, their difference and sum (``differential``), which keeps the small phase difference above the
+  ADC's LSB.
 
 Every action is booked in the chip's :class:`~cosim.chip.ledger.Ledger`.
 """
@@ -31,7 +34,7 @@ from cosim.converters import Converter, ConverterSpec
 
 def converter(config: ConverterConfig, rng: np.random.Generator) -> Converter:
     spec = ConverterSpec(config.ideal, config.bits, config.range, config.full_scale, config.margin,
-                         config.noise_lsb, config.offset_lsb)
+                         config.noise_lsb, config.offset_lsb, config.recalibrate_every)
     return Converter(spec, rng)
 
 
@@ -66,7 +69,9 @@ class Tile:
         self.input_dac = converter(config.input_dac, rng)
         self.nudge_dac = converter(config.nudge_dac, rng)
         self.output_adc = converter(config.output_adc, rng)
-        self.node_adcs = [converter(config.node_adc, rng) for _ in network.sizes[1:]]  # one range per layer
+        # one calibrated range per layer and per reading kind (a phase's values, or the difference / sum)
+        self.node_adcs = {kind: [converter(config.node_adc, rng) for _ in network.sizes[1:]]
+                          for kind in ("a", "b", "difference", "sum")}
         self.current_adc = converter(config.current_adc, rng)
         self.nominal = self.program(network.conductances)
         network.set_conductances(self.nominal)
@@ -89,8 +94,8 @@ class Tile:
         return self.nudge_dac(error)
 
     # ------------------------------------------------------------------ readout around every solve
-    def before_solve(self, network: ResistiveNetwork) -> None:
-        if self.device.read_noise:
+    def before_solve(self, network: ResistiveNetwork, free: bool) -> None:
+        if self.device.read_noise and (free or self.config.device.read_noise_redraw == "solve"):
             network.set_conductances([array.read() for array in self.devices])
 
     def after_solve(self, network: ResistiveNetwork, state: Equilibrium) -> None:
@@ -99,17 +104,39 @@ class Tile:
         power = crossbar_power(network, state.layers).sum()
         self.ledger.add("crossbar", phase_of(state), power * settle, settle)
 
-    def measure(self, network: ResistiveNetwork, state: Equilibrium) -> Reading:
-        """Node voltages through the node ADCs and source currents through the current ADCs."""
-        phase = phase_of(state)
-        layers = [state.layers[0]] + [adc(v) for adc, v in zip(self.node_adcs, state.layers[1:])]
-        currents = source_currents(network, state.layers)
-        n_nodes = sum(v.size for v in state.layers[1:])
-        self._book_conversions("adc", self.config.node_adc, n_nodes, phase)
-        self._book_conversions("adc", self.config.current_adc, currents.size, phase)
-        self._book_buffer(n_nodes * reading_bytes(self.config.node_adc)
-                          + currents.size * reading_bytes(self.config.current_adc), phase, read=False)
-        return Reading(layers, self.current_adc(currents), state.beta)
+    def measure_pair(self, network: ResistiveNetwork, a: Equilibrium, b: Equilibrium) -> tuple[Reading, Reading]:
+        """The readings of two phases through the node and current ADCs (input voltages are known codes)."""
+        layers_a, layers_b = self._read_voltages(a, b)
+        currents_a, currents_b = self._read_currents(a.source_currents, b.source_currents)
+        n_nodes, n_sources = sum(v.size for v in a.layers[1:]), a.layers[0].size
+        for state in (a, b):
+            phase = phase_of(state)
+            self._book_conversions("adc", self.config.node_adc, n_nodes, phase)
+            self._book_conversions("adc", self.config.current_adc, n_sources, phase)
+            self._book_buffer(n_nodes * reading_bytes(self.config.node_adc)
+                              + n_sources * reading_bytes(self.config.current_adc), phase, read=False)
+        return Reading(layers_a, currents_a, a.beta), Reading(layers_b, currents_b, b.beta)
+
+    def _read_voltages(self, a: Equilibrium, b: Equilibrium) -> tuple[list, list]:
+        if self.config.node_adc.ideal:
+            return a.layers, b.layers
+        if self.config.ep_readout == "absolute":
+            return [a.layers[0]] + self._convert("a", a.layers[1:]), [b.layers[0]] + self._convert("b", b.layers[1:])
+        # differential: convert the difference and the sum; a = (sum + difference) / 2, b = (sum - difference) / 2
+        difference = self._convert("difference", [va - vb for va, vb in zip(a.layers[1:], b.layers[1:])])
+        total = self._convert("sum", [va + vb for va, vb in zip(a.layers[1:], b.layers[1:])])
+        return ([a.layers[0]] + [(s + d) / 2 for s, d in zip(total, difference)],
+                [b.layers[0]] + [(s - d) / 2 for s, d in zip(total, difference)])
+
+    def _read_currents(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.config.current_adc.ideal:
+            return a, b
+        if self.config.ep_readout == "absolute":
+            return self.current_adc(a), self.current_adc(b)
+        return self.current_adc(a - b), np.zeros_like(b)  # only the difference enters the error signal
+
+    def _convert(self, kind: str, layers: list[np.ndarray]) -> list[np.ndarray]:
+        return [adc(v) for adc, v in zip(self.node_adcs[kind], layers)]
 
     # ------------------------------------------------------------------ devices
     def program(self, targets) -> list[np.ndarray]:
