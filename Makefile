@@ -12,7 +12,7 @@ export NUMBA_THREADING_LAYER ?= workqueue
 .PHONY: run test setup system-packages bench clean
 
 run: setup
-	$(BIN)/python examples/analog_core.py
+	$(BIN)/cosim run chip_configs/default.yaml --out runs/default
 
 test: setup
 	$(BIN)/python -m pytest -q
