@@ -147,3 +147,25 @@ CAPACITY_ERRORS = [
 def test_capacity_and_mapping_errors_are_clear(overrides, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         trainer(*overrides)
+
+
+def _leaf_keys(cls, path):
+    import dataclasses
+
+    from cosim.config.loader import schema_fields, unwrap_optional
+
+    for name, (field, tp) in schema_fields(cls).items():
+        inner = unwrap_optional(tp)
+        if dataclasses.is_dataclass(inner):
+            yield from _leaf_keys(inner, f"{path}.{name}")
+        else:
+            yield f"{path}.{name}", name
+
+
+def test_the_chip_doc_page_explains_every_chip_key():
+    from cosim.config.schema import ChipConfig
+
+    text = (Path(__file__).parents[1] / "docs" / "chip.md").read_text()
+    missing = [path for path, name in _leaf_keys(ChipConfig, "chip") if f"`{name}`" not in text
+               and f"`{path}`" not in text and f"{name}`" not in text]
+    assert not missing, f"docs/chip.md does not explain {missing}"
