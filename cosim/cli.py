@@ -191,8 +191,8 @@ def _spice_cases(args):
 
     args.overrides += VALIDATION_PRECISION
     config = _load(args)
-    if args.samples < 1 or not args.ideal_n > 0:
-        raise CosimError("--samples must be at least 1 and --ideal-n positive")
+    if args.samples < 1 or not args.ideal_n > 0 or (getattr(args, "tol", None) is not None and not args.tol > 0):
+        raise CosimError("--samples must be at least 1, and --ideal-n and --tol positive")
     trainer = prepare(config)
     if args.from_results is not None:
         for note in load_trained(trainer.chain, args.from_results):
@@ -203,7 +203,7 @@ def _spice_cases(args):
     tiles = select_tiles(trainer.chain, args.tile)
     phases = PHASES if args.phase == "all" else (args.phase,)
     cases = tile_cases(trainer.chain, data.test_x[:args.samples], data.test_y[:args.samples], tiles, phases)
-    return config, SpiceSettings(ideal_emission_coefficient=args.ideal_n), cases
+    return SpiceSettings(ideal_emission_coefficient=args.ideal_n), cases
 
 
 def cmd_export_spice(args) -> int:
@@ -212,7 +212,7 @@ def cmd_export_spice(args) -> int:
     from cosim.spice.check import export_cases
 
     with threadpool_limits(limits=1, user_api="blas"):
-        _, settings, cases = _spice_cases(args)
+        settings, cases = _spice_cases(args)
     paths = export_cases(cases, args.out, settings)
     print(f"wrote {len(paths)} netlists to {args.out}/ ({', '.join(p.name for p in paths[:3])}"
           f"{', ...' if len(paths) > 3 else ''})")
@@ -229,15 +229,11 @@ def cmd_spice_check(args) -> int:
     if args.backend == "batch":
         find_ngspice()
     with threadpool_limits(limits=1, user_api="blas"):
-        _, settings, cases = _spice_cases(args)
+        settings, cases = _spice_cases(args)
         reports = check_cases(cases, args.backend, args.tol, settings,
                               progress=lambda c: print(f"  solving {c.name} ...", file=sys.stderr, flush=True))
-    diode = cases[0].network.diode
-    kind = type(diode).__name__
-    print(f"{args.config}: {len(cases)} operating points, ngspice back end {args.backend}, diodes {kind}"
-          + ("" if kind == "ShockleyDiode" else f" (ngspice: Shockley diodes with N={settings.ideal_emission_coefficient:g}"
-             f", IS={settings.ideal_saturation_current:g} A; tol includes their forward drop)"))
-    print(format_reports(reports))
+    print(f"{args.config}: {len(cases)} operating points, ngspice back end {args.backend}")
+    print(format_reports(reports, settings))
     failed = [r.tile for r in reports if not r.passed]
     if failed:
         print(f"FAIL: tile(s) {', '.join(map(str, failed))} differ from ngspice by more than the tolerance")

@@ -257,6 +257,10 @@ class TileReport:
     results: list[CaseResult] = field(default_factory=list)
 
     @property
+    def diodes(self) -> str:
+        return "shockley" if isinstance(self.results[0].case.network.diode, ShockleyDiode) else "ideal"
+
+    @property
     def max_abs(self) -> float:
         return max(r.max_abs for r in self.results)
 
@@ -302,17 +306,21 @@ def check_cases(cases: list[TileCase], backend: str = "batch", tol: float | None
     return [reports[t] for t in sorted(reports)]
 
 
-def format_reports(reports: list[TileReport]) -> str:
-    """The per-tile table that ``cosim spice-check`` prints."""
-    header = (f"{'tile':>4} {'block':>5} {'network':>14} {'cases':>5} {'nodes':>5} {'max|dv| V':>10} "
+def format_reports(reports: list[TileReport], settings: SpiceSettings = SpiceSettings()) -> str:
+    """The per-tile table that ``cosim spice-check`` prints, with a note on ideal-diode tiles."""
+    header = (f"{'tile':>4} {'block':>5} {'network':>14} {'diodes':>8} {'cases':>5} {'nodes':>5} {'max|dv| V':>10} "
               f"{'rms|dv| V':>10} {'tol V':>9} {'cosim s':>8} {'ngspice s':>9} {'ngspice/cosim':>13}  result")
     rows = [header]
     for r in reports:
         network = "-".join(str(n) for n in r.sizes)
         ratio = r.spice_seconds / max(r.cosim_seconds, 1e-12)
-        rows.append(f"{r.tile:>4} {r.block_index:>5} {network:>14} {len(r.results):>5} {r.nodes:>5} "
+        rows.append(f"{r.tile:>4} {r.block_index:>5} {network:>14} {r.diodes:>8} {len(r.results):>5} {r.nodes:>5} "
                     f"{r.max_abs:>10.3g} {r.rms:>10.3g} {r.tolerance:>9.3g} {r.cosim_seconds:>8.4f} "
                     f"{r.spice_seconds:>9.2f} {ratio:>12.0f}x  {'ok' if r.passed else 'FAIL'}")
+    if any(r.diodes == "ideal" for r in reports):
+        rows.append(f"ideal diodes run in ngspice as Shockley diodes with N={settings.ideal_emission_coefficient:g}, "
+                    f"IS={settings.ideal_saturation_current:g} A: their tol is 1e-6 V plus that diode's forward "
+                    "drop at cosim's largest diode current (docs/spice.md)")
     return "\n".join(rows)
 
 
@@ -320,7 +328,8 @@ def format_reports(reports: list[TileReport]) -> str:
 def load_trained(chain, results_path: Path) -> list[str]:
     """Set the chain's parameters to those saved in a run's results.h5; returns notes for the user.
 
-    Analog blocks get their conductances (S) and bias currents (A), digital blocks their parameters.
+    Analog networks get exactly the saved conductances (S) and bias currents (A) — what the devices held
+    at the end of the run, not a re-programming of them — and digital blocks their parameters.
     Batch-norm running statistics are not in results.h5: they come from ``checkpoint.h5`` beside it
     when it exists (a note says when it does not).
     """
@@ -341,6 +350,12 @@ def load_trained(chain, results_path: Path) -> list[str]:
             for name, array in zip(block.parameter_names, block.parameters):
                 _copy_into(array, group, name, index, results_path)
     chain.after_update()
+    for index, block in enumerate(chain.blocks):  # exactly the saved values, not re-programmed ones
+        if block.kind == "analog":
+            net, group = block.network, saved[f"block{index}"]
+            net.set_conductances([group[f"conductances_S.{l}"] for l in range(net.n_layers)])
+            if block.theta_bias:
+                net.set_biases([group[f"bias_currents_A.{m}"] for m in range(net.n_layers)])
     checkpoint = results_path.with_name("checkpoint.h5")
     buffers = {f"block{i}.{b.kind}.{name}": array for i, b in enumerate(chain.blocks)
                for name, array in b.buffers.items()}

@@ -36,8 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cosim.analog.network import (BOLTZMANN, ELEMENTARY_CHARGE, IdealDiode, ResistiveNetwork,
-                                  ShockleyDiode)
+from cosim.analog.network import BOLTZMANN, ELEMENTARY_CHARGE, ResistiveNetwork, ShockleyDiode
 from cosim.analog.solve import Nudge
 from cosim.errors import ParameterError
 
@@ -112,6 +111,11 @@ def spice_number(value: float) -> str:
     return "%.17g" % float(value)
 
 
+def _short(value: float) -> str:
+    """The shortest text that parses back to the same float64 (for options and comments)."""
+    return repr(float(value))
+
+
 def spice_temperature_celsius(kelvin: float) -> float:
     """The ngspice TEMP (degC) at which ngspice's kT/q equals cosim's thermal voltage at ``kelvin``."""
     ratio = (BOLTZMANN / ELEMENTARY_CHARGE) / (NGSPICE_BOLTZMANN / NGSPICE_CHARGE)
@@ -167,15 +171,15 @@ def _header(network: ResistiveNetwork, diode: ShockleyDiode, comments, output_fi
         f"* cosim resistive network {sizes} (layers 0 .. {network.n_layers}), one DC operating point",
         *[f"* {c}" for c in comments],
         "*",
-        "* Nodes: l{layer}_{index} = node index of layer layer (0: input sources; "
-        f"{network.n_layers}: outputs).",
+        "* Nodes: l{layer}_{index}: node <index> of layer <layer> (layer 0: input sources; "
+        f"layer {network.n_layers}: outputs).",
         "*   a{gap}_{i}, x{gap}_{i}: amplifier output and crossbar side of its ammeter; rail{k}: diode rail;",
         "*   t{j}: nudge target of output j.",
         "* Elements: VIN{i} input source; R{gap}_{i}_{j} crossbar conductance W[gap][i,j] as 1/g ohm;",
         "*   E/VA/F{gap}_{i} amplifier (VCVS gain A, 0 V ammeter, CCCS gain kappa); IB{m}_{i} bias current",
         "*   into the node; VR{k} rail source; DL/DU{m}_{i} lower-/upper-rail diode; IN/RN/GN/VT{j} nudge.",
-        f"* Diodes: {kind}: IS={spice_number(diode.saturation_current)} A "
-        f"N={spice_number(diode.emission_coefficient)} T={spice_number(diode.temperature)} K",
+        f"* Diodes: {kind}: IS={_short(diode.saturation_current)} A "
+        f"N={_short(diode.emission_coefficient)} T={_short(diode.temperature)} K",
         "*   (TEMP=TNOM below: the temperature at which ngspice's CODATA-2014 kT/q equals cosim's).",
         f"* Run: ngspice -b FILE.cir  -> writes {output_file}: a header of vector names, then one row",
         "*   (the first column is the plot's scale, a copy of the first node; then v(node) in node order).",
@@ -187,9 +191,10 @@ def _header(network: ResistiveNetwork, diode: ShockleyDiode, comments, output_fi
 def _options(diode: ShockleyDiode, settings: SpiceSettings) -> list[str]:
     temp = spice_number(spice_temperature_celsius(diode.temperature))
     return [
-        f".options TEMP={temp} TNOM={temp} gmin={spice_number(settings.gmin)} reltol={spice_number(settings.reltol)}"
-        f" vntol={spice_number(settings.vntol)} abstol={spice_number(settings.abstol)}",
-        f".model {DIODE_MODEL} D(IS={spice_number(diode.saturation_current)} N={spice_number(diode.emission_coefficient)})",
+        f".options TEMP={temp} TNOM={temp} gmin={_short(settings.gmin)} reltol={_short(settings.reltol)}"
+        f" vntol={_short(settings.vntol)} abstol={_short(settings.abstol)}",
+        f".model {DIODE_MODEL} D(IS={spice_number(diode.saturation_current)} "
+        f"N={spice_number(diode.emission_coefficient)})",
     ]
 
 

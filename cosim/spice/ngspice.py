@@ -153,12 +153,14 @@ def run_shared(netlist: Netlist) -> SpiceResult:
         except NgSpiceCommandError:  # nothing loaded yet
             pass
         ngspice.destroy()
+        log = []
         try:
             ngspice.load_circuit(circuit)
+            log += [ngspice.stdout, ngspice.stderr]  # exec_command clears them
             ngspice.exec_command("op")
         except (NgSpiceCircuitError, NgSpiceCommandError):
-            raise SpiceError(f"ngspice (shared) failed: {quote_errors(ngspice.stdout + chr(10) + ngspice.stderr)}") \
-                from None
+            log += [ngspice.stdout, ngspice.stderr]
+            raise SpiceError(f"ngspice (shared) failed: {quote_errors(chr(10).join(log))}") from None
         plot = ngspice.plot(None, ngspice.last_plot)
         voltages = {name: float(np.asarray(plot[name].to_waveform(), dtype=np.float64).ravel()[0])
                     for layer in netlist.nodes for name in layer if name in plot}
