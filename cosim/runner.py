@@ -18,6 +18,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from cosim import plots
+from cosim.learning import gradcheck
 from cosim.build import build_chain, build_dataset, build_optimizer
 from cosim.config import dump_config
 from cosim.config.schema import Config
@@ -98,6 +99,23 @@ def summarise(trainer: Trainer, wall_seconds: float) -> dict:
     }
 
 
+def gradient_agreement(trainer: Trainer, samples: int = 64) -> dict:
+    """EP (as configured: the chip's converters and noise included) against implicit differentiation on
+    the first training samples, in evaluation mode; per analog tensor and their mean cosine."""
+    chain, data = trainer.chain, trainer.dataset
+    if not chain.analog_blocks:
+        return {}
+    beta = chain.analog_blocks[0].nudge.beta
+    estimator = chain.analog_blocks[0].nudge.estimator
+    with trainer.chip.ledger.suspended():
+        rows = gradcheck.compare(chain, data.train_x[:samples], data.train_y[:samples], beta, estimator,
+                                 training=False)
+    analog = [r for r in rows if ".analog.conductances" in r.name]
+    return {"names": [r.name.encode() for r in analog], "cosine": [r.cosine for r in analog],
+            "relative_error": [r.relative_error for r in analog], "beta": beta,
+            "mean_cosine": float(np.mean([r.cosine for r in analog]))}
+
+
 def _save(trainer: Trainer, out: Path, config_yaml: str) -> None:
     """After every epoch: checkpoint, results and curves, each replaced atomically."""
     chain = trainer.chain
@@ -116,9 +134,13 @@ def _save(trainer: Trainer, out: Path, config_yaml: str) -> None:
             }
         else:
             parameters[f"block{index}"] = {name: np.array(p) for name, p in zip(block.parameter_names, block.parameters)}
+    agreement = gradient_agreement(trainer)
+    summary = summarise(trainer, 0.0)
+    if agreement:
+        summary["ep_id_cosine"] = agreement["mean_cosine"]
     write_results(out / RESULTS, config_yaml,
-                  {"metrics": metrics, "summary": summarise(trainer, 0.0), "parameters": parameters,
-                   "energy": trainer.chip.ledger.report()})
+                  {"metrics": metrics, "summary": summary, "parameters": parameters,
+                   "energy": trainer.chip.ledger.report(), "gradcheck": agreement})
     plots.training_curves(trainer.history.metrics, out / CURVES, title=f"{out.name}")
 
 

@@ -8,7 +8,9 @@ training samples seen; reports divide by the sample count.
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -33,6 +35,15 @@ class Ledger:
             raise KeyError(f"unknown ledger entry ({component}, {phase})")
         self.energy[component, phase] += float(joules)
         self.latency[phase] += float(seconds)
+
+    @contextmanager
+    def suspended(self):
+        """Leave the ledger as it was after the block (for diagnostics that are not part of training)."""
+        saved = copy.deepcopy((self.energy, self.latency, self.samples))
+        try:
+            yield
+        finally:
+            self.energy, self.latency, self.samples = saved
 
     def reset(self) -> None:
         self.energy.clear()
