@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
+import re
 from dataclasses import MISSING, dataclass
 from typing import Any, Literal, Optional, Union, get_args
 
@@ -586,6 +588,104 @@ class SolverConfig:
     threads: int = setting(1, doc="BLAS threads.", min=1)
 
 
+# --------------------------------------------------------------------------------------------- sweep
+
+_SWEEP_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.(?:[A-Za-z_][A-Za-z0-9_-]*|[0-9]+))*")
+_NOT_SWEPT = {
+    "seed": "list the seeds in sweep.seeds instead",
+    "schema_version": "the schema version is not a parameter",
+    "sweep": "a sweep cannot sweep its own definition",
+}
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_finite(item) for item in value)
+    if isinstance(value, dict):
+        return all(_finite(item) for item in value.values())
+    return True
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepAxisConfig:
+    """One axis of a sweep grid: a config key, or several keys that move together, through a list of values."""
+
+    name: Optional[str] = setting(None, doc="Label of the axis in tables, files and plots; null: its first key.")
+    values: dict[str, Any] = setting(
+        {}, doc="Dotted config key (as for --set, e.g. chip.tile.node_adc.bits) -> its list of values along the "
+        "axis. Several keys move together (zipped): the i-th point of the axis sets every key to its i-th value, "
+        "so their lists have equal lengths.")
+
+    @property
+    def label(self) -> str:
+        return self.name if self.name is not None else next(iter(self.values))
+
+    def __len__(self) -> int:
+        return len(next(iter(self.values.values())))
+
+    def validate(self, path: str) -> None:
+        _require(len(self.values) > 0, path, "values", "an axis needs at least one key with its list of values")
+        _require(self.name is None or self.name.strip() != "", path, "name", "must not be empty")
+        where = key_path(path, "values")
+        first = next(iter(self.values))
+        for key, values in self.values.items():
+            _require(_SWEEP_KEY.fullmatch(key) is not None, where, key,
+                     "not a dotted config key (e.g. chip.tile.node_adc.bits or model.blocks.1.hidden)")
+            root = key.split(".")[0]
+            _require(root not in _NOT_SWEPT, where, key, f"cannot be swept: {_NOT_SWEPT.get(root)}")
+            _require(isinstance(values, list) and len(values) > 0, where, key, "expected a non-empty list of values")
+            _require(_finite(values), where, key, "values must be finite numbers")
+            _require(len(values) == len(self.values[first]), where, key,
+                     f"has {len(values)} values but {first} has {len(self.values[first])}: the keys of one axis "
+                     "move together, so their lists need equal lengths")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepConfig:
+    """A grid of runs for `cosim sweep`: the product of the axes, times the seeds (docs/sweeps.md)."""
+
+    axes: list[SweepAxisConfig] = setting(
+        [], doc="The axes; the grid is their product, the first axis varying slowest. `cosim run` ignores them.")
+    seeds: Optional[list[int]] = setting(
+        None, doc="Seeds each grid point is trained with (each sets the top-level seed); null: the config's seed.",
+        min=0)
+
+    def validate(self, path: str) -> None:
+        labels = [axis.label for axis in self.axes]
+        for index, label in enumerate(labels):
+            _require(label not in labels[:index], key_path(key_path(path, "axes"), index), "name",
+                     f"two axes are labelled {label!r}; give them distinct names")
+        keys = [(index, key) for index, axis in enumerate(self.axes) for key in axis.values]
+        for a, (index, key) in enumerate(keys):
+            for other_index, other in keys[:a]:
+                _require(not (key + ".").startswith(other + ".") and not (other + ".").startswith(key + "."),
+                         key_path(key_path(path, "axes"), index), "values",
+                         f"{key} overlaps {other} of axis {other_index}: each config key may be swept by one axis")
+        if self.seeds is not None:
+            _require(len(self.seeds) > 0 and len(set(self.seeds)) == len(self.seeds), path, "seeds",
+                     "expected a non-empty list of distinct seeds, or null")
+
+    def check_values(self, config: Any, path: str) -> None:
+        """Apply every value of every axis, alone, to ``config``: an unknown key or a bad value raises a
+        ConfigError naming the axis and the key."""
+        if not self.axes:
+            return
+        from cosim.config.loader import config_from_dict, to_dict, yaml_flow  # the loader builds from plain data
+
+        base = to_dict(config)
+        base.pop("sweep")
+        for index, axis in enumerate(self.axes):
+            for point in range(len(axis)):
+                overrides = [f"{key}={yaml_flow(values[point])}" for key, values in axis.values.items()]
+                try:
+                    config_from_dict(base, overrides)
+                except ConfigError as err:
+                    where = key_path(key_path(path, "axes"), index)
+                    raise ConfigError(f"{where} ({axis.label}): {err}") from None
+
+
 # ---------------------------------------------------------------------------------------------- root
 
 
@@ -600,6 +700,7 @@ class Config:
     training: TrainingConfig = section(TrainingConfig, doc="Learning rule and loop.")
     solver: SolverConfig = section(SolverConfig, doc="Analog equilibrium solver.")
     chip: ChipConfig = section(ChipConfig, doc="The chip: tiles, converters, devices, buffers, energy.")
+    sweep: SweepConfig = section(SweepConfig, doc="A grid of runs over config keys and seeds (`cosim sweep`).")
 
     def validate(self, path: str) -> None:
         _require(
@@ -608,3 +709,4 @@ class Config:
             "schema_version",
             f"this cosim reads schema version {SCHEMA_VERSION}, got {self.schema_version}",
         )
+        self.sweep.check_values(self, key_path(path, "sweep"))
