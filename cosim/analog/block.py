@@ -8,8 +8,7 @@ A :class:`Readout` instruments every solve: ``before_solve`` may change what the
 redraw device read noise), ``after_solve`` sees every equilibrium (e.g. to account for its energy) and
 ``measure_pair`` turns the two equilibria an EP estimate compares into :class:`Reading` s (e.g. through
 ADCs, possibly converting their difference directly). The default reads exactly and accounts for nothing.
-The input-source currents of a phase are recorded right after its solve, while the conductances that
-solve saw are still in place.
+Every equilibrium remembers the crossbars its solve saw, so currents are read with the right ones.
 """
 
 from __future__ import annotations
@@ -18,10 +17,9 @@ from typing import Protocol
 
 import numpy as np
 
-from cosim.analog.gradients import (BlockGradients, Reading, ep_gradients, ep_phase_pair, exact_reading,
+from cosim.analog.gradients import (BlockGradients, Reading, ep_gradients, ep_phase_pair, exact_readings,
                                     implicit_gradients)
 from cosim.analog.network import ResistiveNetwork
-from cosim.analog.observables import source_currents
 from cosim.analog.solve import BCDSolver, Equilibrium, InputDrive, Nudge
 from cosim.errors import ParameterError
 
@@ -46,7 +44,7 @@ class ExactReadout:
         """Nothing to account for."""
 
     def measure_pair(self, network: ResistiveNetwork, a: Equilibrium, b: Equilibrium) -> tuple[Reading, Reading]:
-        return exact_reading(network, a), exact_reading(network, b)
+        return exact_readings(network, a, b)
 
 
 class ResistiveBlock:
@@ -75,7 +73,6 @@ class ResistiveBlock:
         self.readout.before_solve(self.network, free=False)
         state = self.solver.relax(self.drive, Nudge(beta, target=target, error=error), init=free)
         self.readout.after_solve(self.network, state)
-        state.source_currents = source_currents(self.network, state.layers)
         return state
 
     def ep_gradients(self, beta: float, error=None, target=None, estimator: str = "centred") -> BlockGradients:
@@ -83,8 +80,6 @@ class ResistiveBlock:
         if not beta > 0:
             raise ParameterError(f"EP nudge strength beta must be positive, got {beta!r}")
         free = self._require_free()
-        if estimator in ("positive", "negative") and free.source_currents is None:
-            free.source_currents = source_currents(self.network, free.layers)  # before the conductances change
         plus = self.nudged(beta, error, target) if estimator in ("centred", "positive") else None
         minus = self.nudged(-beta, error, target) if estimator in ("centred", "negative") else None
         self.phases = {"plus": plus, "minus": minus}

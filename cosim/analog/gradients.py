@@ -35,11 +35,14 @@ from cosim.analog.solve import Equilibrium
 from cosim.errors import ParameterError
 
 
+ESTIMATORS = ("centred", "positive", "negative")
+
+
 @dataclass
 class Reading:
-    """What is measured of one equilibrium: every node voltage (V) and the input-source currents (A).
-
-    An exact reading copies the solver's state; a chip's readout passes them through its ADCs.
+    """What is measured of one of the two equilibria an EP estimate compares: every node voltage (V) and
+    the input-source currents (A). Only the difference between the two readings' currents is used, so
+    they may share any common offset (a differential current readout measures just the difference).
     """
 
     layers: list[np.ndarray]
@@ -47,13 +50,23 @@ class Reading:
     beta: float
 
 
-def exact_reading(network: ResistiveNetwork, state: Equilibrium) -> Reading:
-    """The reading of ideal instruments: the solved voltages and source currents (as recorded at the
-    solve, else computed from the network's present conductances)."""
-    currents = state.source_currents if state.source_currents is not None else source_currents(network, state.layers)
-    return Reading(state.layers, currents, state.beta)
+def source_current_pair(network: ResistiveNetwork, a: Equilibrium, b: Equilibrium) -> tuple[np.ndarray, np.ndarray]:
+    """Input-source currents of two equilibria, up to a common offset (A).
 
-ESTIMATORS = ("centred", "positive", "negative")
+    When both solves saw the same crossbars only the layer-1 voltages differ, and the difference takes
+    one GEMM: I_a - I_b = -kappa_0 (v1_a - v1_b) W[0]^T; otherwise each phase's currents are computed.
+    """
+    if a.conductances is not None and a.conductances is b.conductances:
+        amp = network.amplifiers[0]
+        difference = -amp.backward_gain * ((a.layers[1] - b.layers[1]) @ a.conductances[0].T)
+        return difference, np.zeros_like(difference)
+    return source_currents(network, a.layers, a.conductances), source_currents(network, b.layers, b.conductances)
+
+
+def exact_readings(network: ResistiveNetwork, a: Equilibrium, b: Equilibrium) -> tuple[Reading, Reading]:
+    """The readings of ideal instruments: the solved voltages and the source currents."""
+    currents_a, currents_b = source_current_pair(network, a, b)
+    return Reading(a.layers, currents_a, a.beta), Reading(b.layers, currents_b, b.beta)
 
 
 @dataclass
@@ -70,14 +83,18 @@ class BlockGradients:
 
 
 def crossbar_bilinear(a: float, d_lo, s_lo, d_hi, s_hi) -> np.ndarray:
-    """sum_b (a d_lo[b,i] - d_hi[b,j]) (a s_lo[b,i] - s_hi[b,j]) for every (i, j), via two GEMMs."""
-    rows = (a * a) * np.einsum("bi,bi->i", d_lo, s_lo)
-    cols = np.einsum("bj,bj->j", d_hi, s_hi)
-    cross = d_lo.T @ s_hi
-    cross += s_lo.T @ d_hi
+    """sum_b (a d_lo[b,i] - d_hi[b,j]) (a s_lo[b,i] - s_hi[b,j]) for every (i, j), via two GEMMs.
+
+    ``d_lo=None`` stands for zeros (the input layer, whose voltages are the same in both phases): then one
+    GEMM suffices.
+    """
+    cross = s_lo.T @ d_hi
+    if d_lo is not None:
+        cross += d_lo.T @ s_hi
     cross *= -a
-    cross += rows[:, None]
-    cross += cols[None, :]
+    if d_lo is not None:
+        cross += ((a * a) * np.einsum("bi,bi->i", d_lo, s_lo))[:, None]
+    cross += np.einsum("bj,bj->j", d_hi, s_hi)[None, :]
     return cross
 
 
@@ -87,7 +104,7 @@ def ep_gradients(network: ResistiveNetwork, reading_a: Reading, reading_b: Readi
     if scale == 0:
         raise ParameterError("EP needs two equilibria with different nudge strengths beta")
     gap, node = network.gap_weights, network.node_weights
-    diff = [va - vb for va, vb in zip(reading_a.layers, reading_b.layers)]
+    diff = [None] + [va - vb for va, vb in zip(reading_a.layers[1:], reading_b.layers[1:])]  # inputs: no change
     total = [va + vb for va, vb in zip(reading_a.layers, reading_b.layers)]
     conductances = [
         crossbar_bilinear(network.amplifiers[l].forward_gain, diff[l], total[l], diff[l + 1], total[l + 1])
@@ -111,7 +128,7 @@ def ep_phase_pair(estimator: str, free, plus, minus):
 def implicit_gradients(network: ResistiveNetwork, free: Equilibrium, adjoint: list[np.ndarray]) -> BlockGradients:
     """Exact gradients from the free equilibrium and the adjoint solution lambda (see module docstring)."""
     gap, node = network.gap_weights, network.node_weights
-    v, lam = free.layers, adjoint
+    v, lam = free.layers, [None, *adjoint[1:]]  # lambda is zero at the input sources
     conductances = [
         crossbar_bilinear(network.amplifiers[l].forward_gain, lam[l], v[l], lam[l + 1], v[l + 1]) * -gap[l]
         for l in range(network.n_layers)

@@ -60,14 +60,15 @@ def diode_currents(network: ResistiveNetwork, layers) -> list[np.ndarray]:
     return currents
 
 
-def source_currents(network: ResistiveNetwork, layers) -> np.ndarray:
+def source_currents(network: ResistiveNetwork, layers, conductances=None) -> np.ndarray:
     """Current each input voltage source delivers into the network, (B, n_0) amperes.
 
     With an amplifier in the first gap the source feeds only the CCCS return current,
-    kappa_0 sum_j W_ij (A_0 x_i - v_1j).
+    kappa_0 sum_j W_ij (A_0 x_i - v_1j). ``conductances``: the crossbars of the solve that produced
+    ``layers`` (default: the network's present ones).
     """
     amp = network.amplifiers[0]
-    w = network.conductances[0]
+    w = (conductances or network.conductances)[0]
     return amp.backward_gain * (amp.forward_gain * layers[0] * w.sum(axis=1) - layers[1] @ w.T)
 
 

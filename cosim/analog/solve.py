@@ -78,8 +78,8 @@ class Equilibrium:
     layers: list[np.ndarray]
     info: SolveInfo
     nudge: Nudge | None = None
-    #: currents the input sources deliver (B, n_0), A; recorded by a block when EP will need them
-    source_currents: np.ndarray | None = None
+    #: the crossbars the solve saw (device read noise may change them from one solve to the next)
+    conductances: tuple | None = None
 
     @property
     def output(self) -> np.ndarray:
@@ -156,7 +156,7 @@ class BCDSolver:
         layers = [drive.input_voltages] + self._initial_voltages(batch, terms, init)
         info = self._sweep(drive.product, terms, layers, self.tol, diode=net.diode)
         self._check(info, "relaxation")
-        return Equilibrium(layers, info, nudge)
+        return Equilibrium(layers, info, nudge, net.conductances)
 
     def drive_from_voltages(self, input_voltages: np.ndarray) -> InputDrive:
         net = self.network

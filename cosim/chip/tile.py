@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from cosim.analog.devices import DeviceArray, DeviceModel
-from cosim.analog.gradients import Reading
+from cosim.analog.gradients import Reading, source_current_pair
 from cosim.analog.network import ResistiveNetwork
 from cosim.analog.observables import crossbar_power, source_currents
 from cosim.analog.solve import Equilibrium
@@ -107,7 +107,7 @@ class Tile:
     def measure_pair(self, network: ResistiveNetwork, a: Equilibrium, b: Equilibrium) -> tuple[Reading, Reading]:
         """The readings of two phases through the node and current ADCs (input voltages are known codes)."""
         layers_a, layers_b = self._read_voltages(a, b)
-        currents_a, currents_b = self._read_currents(a.source_currents, b.source_currents)
+        currents_a, currents_b = self._read_currents(network, a, b)
         n_nodes, n_sources = sum(v.size for v in a.layers[1:]), a.layers[0].size
         for state in (a, b):
             phase = phase_of(state)
@@ -128,12 +128,14 @@ class Tile:
         return ([a.layers[0]] + [(s + d) / 2 for s, d in zip(total, difference)],
                 [b.layers[0]] + [(s - d) / 2 for s, d in zip(total, difference)])
 
-    def _read_currents(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _read_currents(self, network: ResistiveNetwork, a: Equilibrium, b: Equilibrium):
         if self.config.current_adc.ideal:
-            return a, b
+            return source_current_pair(network, a, b)
         if self.config.ep_readout == "absolute":
-            return self.current_adc(a), self.current_adc(b)
-        return self.current_adc(a - b), np.zeros_like(b)  # only the difference enters the error signal
+            return (self.current_adc(source_currents(network, a.layers, a.conductances)),
+                    self.current_adc(source_currents(network, b.layers, b.conductances)))
+        difference, offset = source_current_pair(network, a, b)
+        return self.current_adc(difference - offset), np.zeros_like(offset)  # only the difference is read
 
     def _convert(self, kind: str, layers: list[np.ndarray]) -> list[np.ndarray]:
         return [adc(v) for adc, v in zip(self.node_adcs[kind], layers)]
