@@ -41,6 +41,7 @@ from typing import Protocol
 
 import numpy as np
 
+from cosim.analog import kernels
 from cosim.analog.network import ResistiveNetwork, ShockleyDiode
 from cosim.analog.observables import energy as network_energy
 from cosim.analog.solve import BCDSolver, ConvergenceWarning, Equilibrium, InputDrive, Nudge, SolveInfo
@@ -196,33 +197,31 @@ class _Dynamics:
         """A fresh plateau detector for a noisy run (residuals relative to ``reference``), None without noise."""
         return Plateau(NOISE_FLOOR * self.noise_sigma / max(reference, _TINY)) if self.noise_sigma > 0 else None
 
-    def add_noise(self, s: np.ndarray) -> None:
+    def noise(self, shape: tuple, dtype) -> np.ndarray:
+        """State noise for one layer's update (B, n), or a (1, 1) placeholder without noise."""
         if self.noise_sigma > 0:
-            s += self.noise_sigma * self.rng.standard_normal(s.shape).astype(s.dtype, copy=False)
+            return (self.noise_sigma * self.rng.standard_normal(shape)).astype(dtype, copy=False)
+        return np.zeros((1, 1), dtype=dtype)
+
+    def update(self, state, momenta, grad, inverse_mass, friction, dt, energy, confine: float = 0.0) -> float:
+        """One step of every layer (:func:`kernels.momentum_layer_step`); returns max |p dt| after it."""
+        noisy = self.noise_sigma > 0
+        return max(kernels.momentum_layer_step(s, p, g, w, friction, dt, confine, c, lo, hi,
+                                               self.noise(s.shape, s.dtype), noisy)
+                   for s, p, g, w, c, lo, hi in zip(state, momenta, grad, inverse_mass, energy.centre,
+                                                    energy.lower, energy.upper))
 
 
 def kkt_residual(energy: BoxEnergy, state: list[np.ndarray], grad: list[np.ndarray]) -> float:
     """max |s - clip(s - D^-1 dE/ds, lo, hi)| over every node (absolute, in state units)."""
-    worst = 0.0
-    for s, g, d, lo, hi in zip(state, grad, energy.hessian_diagonal, energy.lower, energy.upper):
-        projected = np.clip(s - g / d, lo, hi)
-        projected -= s
-        worst = max(worst, float(np.max(np.abs(projected))) if projected.size else 0.0)
-    return worst
+    return max(kernels.kkt_residual_layer(s, g, d, lo, hi)
+               for s, g, d, lo, hi in zip(state, grad, energy.hessian_diagonal, energy.lower, energy.upper))
 
 
 def box_centre(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Middle of the box where both bounds are finite, else 0."""
     finite = np.isfinite(lo) & np.isfinite(hi)
     return np.where(finite, 0.5 * (np.where(finite, lo, 0.0) + np.where(finite, hi, 0.0)), 0.0).astype(lo.dtype)
-
-
-def _clip_with_wall(s: np.ndarray, p: np.ndarray | None, lo: np.ndarray, hi: np.ndarray) -> None:
-    """Clip s into [lo, hi]; where it was outside, zero the momentum (inelastic wall)."""
-    if p is not None:
-        outside = (s < lo) | (s > hi)
-        p[outside] = 0.0
-    np.clip(s, lo, hi, out=s)
 
 
 class GradientFlow(_Dynamics):
@@ -244,6 +243,8 @@ class GradientFlow(_Dynamics):
         dt = 2.0 * self.step / lam
         rate = [dt / m for m in energy.metric]
         grad = [np.empty_like(s) for s in state]
+        scratch = [np.zeros_like(s) for s in state]  # momenta of a step of unit length: s <- clip(s - rate g)
+        unit, still = np.ones(state[0].shape[0]), np.zeros(state[0].shape[0])
         for s, lo, hi in zip(state, energy.lower, energy.upper):
             np.clip(s, lo, hi, out=s)
         trace = [] if self.record else None
@@ -257,10 +258,7 @@ class GradientFlow(_Dynamics):
             converged = residual <= self.tol or (plateau is not None and plateau.settled(residual))
             if converged or steps == self.max_steps:
                 break
-            for s, g, r, lo, hi in zip(state, grad, rate, energy.lower, energy.upper):
-                s -= r * g
-                self.add_noise(s)
-                np.clip(s, lo, hi, out=s)
+            self.update(state, scratch, grad, rate, still, unit, energy)
             steps += 1
         return DynamicsInfo(steps + 1, residual, converged, 0.0, steps, steps * dt,
                             tuple(trace) if trace is not None else None)
@@ -279,7 +277,7 @@ class SecantDamping:
     START, FLOOR, GROWTH = 0.25, 0.01, 1.05
 
     def __init__(self, batch: int):
-        self.ratio = np.full((batch, 1), self.START)
+        self.ratio = np.full(batch, self.START)
         self.previous: tuple[list[np.ndarray], list[np.ndarray]] | None = None
 
     def gamma(self) -> np.ndarray:
@@ -288,15 +286,15 @@ class SecantDamping:
 
     def observe(self, state: list[np.ndarray], grad: list[np.ndarray], inverse_mass: list[np.ndarray]) -> None:
         """Update the estimate from the step that led to ``state`` (gradient ``grad``); keep copies."""
-        if self.previous is not None:
-            ds = [s - s0 for s, s0 in zip(state, self.previous[0])]
-            dg = [g - g0 for g, g0 in zip(grad, self.previous[1])]
-            along = sum(np.einsum("bn,bn->b", d, e) for d, e in zip(ds, dg))
-            norm = sum(np.einsum("bn,bn->b", d * d, 1.0 / w) for d, w in zip(ds, inverse_mass))
-            moved = norm > 0
-            secant = np.clip(along[moved] / norm[moved], self.FLOOR, 1.0)
-            self.ratio[moved, 0] = np.minimum(self.GROWTH * self.ratio[moved, 0], secant)
-        self.previous = ([s.copy() for s in state], [g.copy() for g in grad])
+        if self.previous is None:
+            self.previous = ([s.copy() for s in state], [g.copy() for g in grad])
+            return
+        along, norm = np.zeros_like(self.ratio), np.zeros_like(self.ratio)
+        for s, s0, g, g0, w in zip(state, self.previous[0], grad, self.previous[1], inverse_mass):
+            kernels.secant_sums(s, s0, g, g0, w, along, norm)
+        moved = norm > 0
+        secant = np.clip(along[moved] / norm[moved], self.FLOOR, 1.0)
+        self.ratio[moved] = np.minimum(self.GROWTH * self.ratio[moved], secant)
 
 
 class Momentum(_Dynamics):
@@ -335,11 +333,13 @@ class Momentum(_Dynamics):
         momenta = [np.zeros_like(s) for s in state]
         for s, lo, hi in zip(state, energy.lower, energy.upper):
             np.clip(s, lo, hi, out=s)
-        adaptive = SecantDamping(state[0].shape[0]) if self.damping is None else None
+        batch = state[0].shape[0]
+        adaptive = SecantDamping(batch) if self.damping is None else None
         schedule = self.bifurcation_steps if free else 0
         trace = [] if self.record else None
         plateau = self.stopping_rule(energy.reference(state))
         steps = 0
+        velocity = 0.0  # max |p dt| after the last step, relative to the reference scale
         while True:
             energy.gradient(state, grad)
             if trace is not None:
@@ -347,13 +347,12 @@ class Momentum(_Dynamics):
                 trace.append((energy.energy(state), kinetic))
             if adaptive is not None:
                 adaptive.observe(state, grad, inverse_mass)
-            gamma = self.damping if adaptive is None else adaptive.gamma()
+            gamma = np.full(batch, self.damping) if adaptive is None else adaptive.gamma()
             confinement = self.bifurcation_strength * (1.0 - steps / schedule) if steps < schedule else 0.0
             dt = self.time_step(gamma, 1.0 + confinement)
             if confinement == 0.0:
                 reference = energy.reference(state)
                 residual = kkt_residual(energy, state, grad) / max(reference, _TINY)
-                velocity = max(float(np.max(np.abs(p * dt))) for p in momenta) / max(reference, _TINY)
                 converged = max(residual, velocity) <= self.tol or (
                     plateau is not None and plateau.settled(max(residual, velocity)))
                 if converged or steps >= self.max_steps:
@@ -363,15 +362,8 @@ class Momentum(_Dynamics):
                 for p in momenta:
                     p[uphill] = 0.0
             friction = np.maximum(1.0 - gamma * dt, 0.0)
-            for s, p, g, w, c, lo, hi in zip(state, momenta, grad, inverse_mass, energy.centre, energy.lower,
-                                             energy.upper):
-                p *= friction
-                p -= (dt * w) * g
-                if confinement:
-                    p -= (dt * confinement) * (s - c)
-                s += dt * p
-                self.add_noise(s)
-                _clip_with_wall(s, p, lo, hi)
+            velocity = self.update(state, momenta, grad, inverse_mass, friction, dt, energy, confinement)
+            velocity /= max(energy.reference(state), _TINY)
             steps += 1
         return DynamicsInfo(steps + 1, residual, converged, velocity, steps, None,
                             tuple(trace) if trace is not None else None)

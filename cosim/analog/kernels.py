@@ -117,3 +117,71 @@ def shockley_layer_update(below, a, above, kappa, has_above, source, den, lo, hi
                 max_v = abs(new)
             v[b, i] = new
     return max_dv, max_v
+
+
+# ------------------------------------------------------------------ relaxation dynamics (cosim.analog.dynamics)
+
+
+@numba.njit(cache=True, nogil=True)
+def kkt_residual_layer(s, g, d, lo, hi):
+    """max |s - clip(s - g / d, lo, hi)| over one layer (d: the diagonal of the Hessian); inf if any is NaN."""
+    batch, n = s.shape
+    worst = 0.0
+    for b in range(batch):
+        db, lb, hb = d[_row(d, b)], lo[_row(lo, b)], hi[_row(hi, b)]
+        sb, gb = s[b], g[b]
+        row = 0.0
+        for i in range(n):
+            x = min(max(sb[i] - gb[i] / db[i], lb[i]), hb[i])
+            row = max(row, abs(x - sb[i]))
+        if row != row:
+            return np.inf
+        worst = max(worst, row)
+    return worst
+
+
+@numba.njit(cache=True, nogil=True)
+def momentum_layer_step(s, p, g, w, friction, dt, confine, centre, lo, hi, noise, noisy):
+    """One symplectic-Euler step of one layer, in place; returns max |p dt| after it.
+
+    p <- friction p - dt w g - dt confine (s - centre);  s <- s + dt p (+ noise);  outside [lo, hi]: clip s
+    and zero p (inelastic wall). friction and dt are per sample (B,); w, centre are (1, n).
+    """
+    batch, n = s.shape
+    fastest = 0.0
+    w0, c0 = w[0], centre[0]
+    for b in range(batch):
+        lb, hb = lo[_row(lo, b)], hi[_row(hi, b)]
+        sb, pb, gb = s[b], p[b], g[b]
+        f, h = friction[b], dt[b]
+        row = 0.0
+        for i in range(n):
+            v = f * pb[i] - h * (w0[i] * gb[i] + confine * (sb[i] - c0[i]))
+            x = sb[i] + h * v
+            if noisy:
+                x += noise[b, i]
+            y = min(max(x, lb[i]), hb[i])
+            v = v if y == x else 0.0
+            sb[i] = y
+            pb[i] = v
+            row = max(row, abs(v))
+        fastest = max(fastest, row * h)
+    return fastest
+
+
+@numba.njit(cache=True, nogil=True)
+def secant_sums(s, s_previous, g, g_previous, w, along, norm):
+    """Add ds.dg and ds.(ds / w) per sample to along and norm (B,), then copy s and g into the previous."""
+    batch, n = s.shape
+    w0 = w[0]
+    for b in range(batch):
+        a = 0.0
+        q = 0.0
+        for i in range(n):
+            ds = s[b, i] - s_previous[b, i]
+            a += ds * (g[b, i] - g_previous[b, i])
+            q += ds * ds / w0[i]
+        along[b] += a
+        norm[b] += q
+    s_previous[:] = s
+    g_previous[:] = g
