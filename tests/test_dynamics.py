@@ -170,3 +170,15 @@ def test_invalid_settings_are_rejected():
         MomentumSolver(make_network(CASES[3]))
     with pytest.raises(ParameterError, match="capacitances"):
         GradientFlowSolver(net, capacitance=-1.0)
+
+
+def test_kkt_residual_kernel_flags_nan_and_matches_numpy():
+    from cosim.analog import kernels
+
+    rng = np.random.default_rng(0)
+    s, g = rng.uniform(0, 1, (4, 7)), rng.normal(size=(4, 7))
+    d, lo, hi = rng.uniform(0.5, 2, (1, 7)), np.zeros((1, 7)), np.ones((4, 7))
+    expected = np.max(np.abs(np.clip(s - g / d, lo, hi) - s))
+    assert kernels.kkt_residual_layer(s, g, d, lo, hi) == pytest.approx(expected, rel=1e-15)
+    g[2, 3] = np.nan
+    assert kernels.kkt_residual_layer(s, g, d, lo, hi) == np.inf  # a NaN state never passes the stopping test

@@ -131,10 +131,12 @@ def kkt_residual_layer(s, g, d, lo, hi):
         db, lb, hb = d[_row(d, b)], lo[_row(lo, b)], hi[_row(hi, b)]
         sb, gb = s[b], g[b]
         row = 0.0
+        total = 0.0  # NaN-propagating, unlike max
         for i in range(n):
-            x = min(max(sb[i] - gb[i] / db[i], lb[i]), hb[i])
-            row = max(row, abs(x - sb[i]))
-        if row != row:
+            r = abs(min(max(sb[i] - gb[i] / db[i], lb[i]), hb[i]) - sb[i])
+            row = max(row, r)
+            total += r
+        if total != total:
             return np.inf
         worst = max(worst, row)
     return worst
