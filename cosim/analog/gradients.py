@@ -98,6 +98,12 @@ def crossbar_bilinear(a: float, d_lo, s_lo, d_hi, s_hi) -> np.ndarray:
     return cross
 
 
+def _scaled(array: np.ndarray, factor: float) -> np.ndarray:
+    """array *= factor, in place (gradients of large crossbars are not copied)."""
+    array *= factor
+    return array
+
+
 def ep_gradients(network: ResistiveNetwork, reading_a: Reading, reading_b: Reading) -> BlockGradients:
     """EP estimate from readings of two equilibria of the same batch with different nudge strengths."""
     scale = reading_a.beta - reading_b.beta
@@ -107,8 +113,8 @@ def ep_gradients(network: ResistiveNetwork, reading_a: Reading, reading_b: Readi
     diff = [None] + [va - vb for va, vb in zip(reading_a.layers[1:], reading_b.layers[1:])]  # inputs: no change
     total = [va + vb for va, vb in zip(reading_a.layers, reading_b.layers)]
     conductances = [
-        crossbar_bilinear(network.amplifiers[l].forward_gain, diff[l], total[l], diff[l + 1], total[l + 1])
-        * (gap[l] / (2.0 * scale))
+        _scaled(crossbar_bilinear(network.amplifiers[l].forward_gain, diff[l], total[l], diff[l + 1], total[l + 1]),
+                gap[l] / (2.0 * scale))
         for l in range(network.n_layers)
     ]
     biases = [-node[m] * diff[m].sum(axis=0) / scale for m in range(1, network.n_layers + 1)]
@@ -130,7 +136,7 @@ def implicit_gradients(network: ResistiveNetwork, free: Equilibrium, adjoint: li
     gap, node = network.gap_weights, network.node_weights
     v, lam = free.layers, [None, *adjoint[1:]]  # lambda is zero at the input sources
     conductances = [
-        crossbar_bilinear(network.amplifiers[l].forward_gain, lam[l], v[l], lam[l + 1], v[l + 1]) * -gap[l]
+        _scaled(crossbar_bilinear(network.amplifiers[l].forward_gain, lam[l], v[l], lam[l + 1], v[l + 1]), -gap[l])
         for l in range(network.n_layers)
     ]
     biases = [node[m] * lam[m].sum(axis=0) for m in range(1, network.n_layers + 1)]

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cosim.analog.crossbar_update import scaled_copy_with_sums
 from cosim.errors import ParameterError
 
 BOLTZMANN = 1.380649e-23  # J/K
@@ -222,27 +223,36 @@ class ResistiveNetwork:
         return result
 
     # ---------------------------------------------------------------- parameters
-    def set_conductances(self, conductances) -> None:
-        """Replace every crossbar (siemens) and refresh the cached self-conductances."""
+    def set_conductances(self, conductances, scale: float = 1.0, reuse: bool = False) -> None:
+        """Replace every crossbar by ``scale * conductances`` (siemens) and refresh the self-conductances.
+
+        One pass per crossbar copies, checks and sums. ``reuse=True`` writes into the present arrays
+        instead of new ones — for weight updates, after which no earlier equilibrium is read again (an
+        equilibrium remembers the arrays its solve saw).
+        """
         if len(conductances) != self.n_layers:
             raise ParameterError(f"expected {self.n_layers} conductance matrices, got {len(conductances)}")
-        checked = []
+        installed, row_sums, column_sums = [], [], []
         for l, w in enumerate(conductances):
             w = np.asarray(w)
-            if w.shape != (self.sizes[l], self.sizes[l + 1]):
-                raise ParameterError(
-                    f"conductances[{l}] must have shape {(self.sizes[l], self.sizes[l + 1])}, got {w.shape}"
-                )
-            if not np.isfinite(w).all():
-                raise ParameterError(f"conductances[{l}] contains NaN or infinity")
-            if (w < 0).any():
-                i, j = np.argwhere(w < 0)[0]
-                raise ParameterError(
-                    f"conductances[{l}][{i}, {j}] = {w[i, j]:.3g} S is negative; conductances must be >= 0"
-                )
-            checked.append(_frozen(w.astype(self.dtype)))
-        self.conductances = tuple(checked)
-        self.self_conductances = self._self_conductances()
+            shape = (self.sizes[l], self.sizes[l + 1])
+            if w.shape != shape:
+                raise ParameterError(f"conductances[{l}] must have shape {shape}, got {w.shape}")
+            if w.dtype.kind not in "fiu":
+                raise ParameterError(f"conductances[{l}] must hold numbers, got dtype {w.dtype}")
+            present = getattr(self, "conductances", None)
+            out = present[l] if reuse and present is not None and present[l] is not w else np.empty(shape, self.dtype)
+            out.flags.writeable = True
+            rows, columns = np.zeros(shape[0]), np.zeros(shape[1])
+            lowest = scaled_copy_with_sums(np.ascontiguousarray(w), float(scale), out, rows, columns)
+            if lowest < 0 or not (np.isfinite(rows).all() and np.isfinite(columns).all()):
+                self._reject(l, np.asarray(w) * scale)
+            out.flags.writeable = False
+            installed.append(out)
+            row_sums.append(rows)
+            column_sums.append(columns)
+        self.conductances = tuple(installed)
+        self.self_conductances = self._self_conductances(row_sums, column_sums)
         for m, d in enumerate(self.self_conductances, start=1):
             if not (d > 0).all():
                 node = int(np.flatnonzero(d <= 0)[0])
@@ -251,18 +261,26 @@ class ResistiveNetwork:
                     "its voltage is undefined"
                 )
 
+    @staticmethod
+    def _reject(l: int, w: np.ndarray):
+        """Raise the ParameterError that names the first invalid conductance of crossbar ``l``."""
+        if not np.isfinite(w).all():
+            raise ParameterError(f"conductances[{l}] contains NaN or infinity")
+        i, j = np.argwhere(w < 0)[0]
+        raise ParameterError(f"conductances[{l}][{i}, {j}] = {w[i, j]:.3g} S is negative; conductances must be >= 0")
+
     def set_biases(self, biases) -> None:
         """Replace the bias current sources (amperes), one vector per layer ``1 .. L``."""
         self.biases = self._biases(biases)
 
-    def _self_conductances(self) -> tuple[np.ndarray, ...]:
+    def _self_conductances(self, row_sums, column_sums) -> tuple[np.ndarray, ...]:
         """d_m = colsum(W[m-1]) + kappa_m A_m rowsum(W[m]): total conductance seen by each node (S)."""
         result = []
         for m in range(1, self.n_layers + 1):
-            d = self.conductances[m - 1].sum(axis=0, dtype=np.float64)
+            d = column_sums[m - 1]
             if m < self.n_layers:
                 amp = self.amplifiers[m]
-                d = d + amp.backward_gain * amp.forward_gain * self.conductances[m].sum(axis=1, dtype=np.float64)
+                d = d + amp.backward_gain * amp.forward_gain * row_sums[m]
             result.append(_frozen(d.astype(self.dtype)))
         return tuple(result)
 

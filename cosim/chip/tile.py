@@ -73,8 +73,9 @@ class Tile:
         self.node_adcs = {kind: [converter(config.node_adc, rng) for _ in network.sizes[1:]]
                           for kind in ("a", "b", "difference", "sum")}
         self.current_adc = converter(config.current_adc, rng)
-        self.nominal = self.program(network.conductances)
-        network.set_conductances(self.nominal)
+        held = self.program(network.conductances, 1.0)
+        if held is not None:
+            network.set_conductances(held)
 
     # ------------------------------------------------------------------ converters on the data path
     def drive_inputs(self, volts: np.ndarray) -> np.ndarray:
@@ -141,11 +142,16 @@ class Tile:
         return [adc(v) for adc, v in zip(self.node_adcs[kind], layers)]
 
     # ------------------------------------------------------------------ devices
-    def program(self, targets) -> list[np.ndarray]:
-        """Write target conductances (S) through the device model; returns the conductances devices hold."""
-        writes = sum(array.writes for array in self.devices)
-        held = [array.update(np.asarray(t)) for array, t in zip(self.devices, targets)]
-        writes = sum(array.writes for array in self.devices) - writes
+    def program(self, theta: list[np.ndarray], g_max: float) -> list[np.ndarray] | None:
+        """Write the targets theta * g_max (S) through the device model; returns the conductances the
+        devices hold, or None when an ideal device holds the targets exactly."""
+        if self.device.is_ideal:
+            writes = sum(t.size for t in theta)
+            held = None
+        else:
+            writes = sum(array.writes for array in self.devices)
+            held = [array.update(t * g_max) for array, t in zip(self.devices, theta)]
+            writes = sum(array.writes for array in self.devices) - writes
         self.ledger.add("programming", "update", writes * self.config.device.write_energy_J)
         return held
 

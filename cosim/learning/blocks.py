@@ -103,8 +103,9 @@ class IdealHardware:
     def drive_nudge(self, error: np.ndarray, phases: tuple[str, ...]) -> np.ndarray:
         return error
 
-    def program(self, targets) -> list[np.ndarray]:
-        return [np.clip(t, self.g_min, self.g_max) for t in targets]
+    def program(self, theta: list[np.ndarray], g_max: float) -> None:
+        """Ideal devices hold exactly the targets theta * g_max (None: nothing to read back)."""
+        return None
 
     def book_gradient_arithmetic(self, macs: int) -> None:
         """Nothing is accounted without a chip."""
@@ -173,10 +174,13 @@ class AnalogBlock:
 
     def after_update(self) -> None:
         """Write the updated parameters into the devices; theta takes the values they hold."""
-        held = self.hardware.program([t * self.g_max for t in self.theta])
-        for theta, g in zip(self.theta, held):
-            theta[...] = g / self.g_max
-        self.network.set_conductances(held)
+        held = self.hardware.program(self.theta, self.g_max)
+        if held is None:  # the devices hold exactly theta * g_max
+            self.network.set_conductances(self.theta, scale=self.g_max, reuse=True)
+        else:
+            for theta, g in zip(self.theta, held):
+                np.multiply(g, 1.0 / self.g_max, out=theta, casting="unsafe")
+            self.network.set_conductances(held, reuse=True)
         if self.learn_biases:
             self.network.set_biases([t * self.g_max for t in self.theta_bias])
 
@@ -201,9 +205,9 @@ class AnalogBlock:
             self._count(*self.block.phases.values())
             sizes = self.network.sizes
             self.hardware.book_gradient_arithmetic(2 * grad.shape[0] * sum(a * b for a, b in zip(sizes, sizes[1:])))
-        self._grads = [g * self.g_max for g in grads.conductances]
-        if self.learn_biases:
-            self._grads += [g * self.g_max for g in grads.biases]
+        self._grads = [*grads.conductances, *grads.biases] if self.learn_biases else list(grads.conductances)
+        for g in self._grads:  # per siemens -> per unit of theta = g / g_max, in place
+            g *= self.g_max
         return (self.input_scale * grads.inputs).reshape((grad.shape[0], *self._input_shape))
 
     def nudge_strength(self, error: np.ndarray) -> float:

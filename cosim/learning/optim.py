@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from cosim.errors import ParameterError
+from cosim.learning import optim_kernels
 
 _GROUP_KEYS = ("params", "lr_scale", "weight_decay", "bounds")
 
@@ -44,6 +45,11 @@ def _check_nonnegative(name: str, value) -> float:
 
 def _check_fraction(name: str, value) -> float:
     return _check_number(name, value, 0.0, 1.0, hi_open=True)
+
+
+def _flat(array: np.ndarray) -> np.ndarray:
+    """A flat view of a contiguous array (the kernels' layout)."""
+    return array.reshape(-1)
 
 
 def _check_bounds(bounds, where: str):
@@ -104,19 +110,27 @@ class Optimizer:
         """Set the base learning rate (each group still multiplies it by its lr_scale)."""
         self.lr = _check_nonnegative("lr", lr)
 
-    def step(self, grads: Sequence[Sequence[np.ndarray]]) -> None:
-        """Update every parameter in place from its gradient, then clip bounded groups into their bounds."""
+    def step(self, grads: Sequence[Sequence[np.ndarray]], scale: float = 1.0) -> None:
+        """Update every parameter in place from ``scale`` x its gradient (e.g. 1 / batch size), then clip
+        bounded groups into their bounds — one fused pass per parameter array."""
         self._check_grads(grads)
         self.steps += 1
         for gi, (group, group_grads) in enumerate(zip(self.groups, grads)):
             lr = self.lr * group["lr_scale"]
+            lo, hi = group["bounds"] if group["bounds"] is not None else (-np.inf, np.inf)
+            scalar_bounds = np.ndim(lo) == 0 and np.ndim(hi) == 0
             for pi, (p, g) in enumerate(zip(group["params"], group_grads)):
-                buffers = {name: self.state[name][gi][pi] for name in self.buffer_names}
-                self._update(p, np.asarray(g, dtype=p.dtype), buffers, lr, group["weight_decay"])
-                if group["bounds"] is not None:
-                    np.clip(p, *group["bounds"], out=p)
+                buffers = {name: _flat(self.state[name][gi][pi]) for name in self.buffer_names}
+                g = np.ascontiguousarray(g, dtype=p.dtype)
+                flat = _flat(p) if p.flags.c_contiguous else p.copy().reshape(-1)
+                self._update(flat, g.reshape(-1), buffers, lr, group["weight_decay"], float(scale),
+                             float(lo) if scalar_bounds else -np.inf, float(hi) if scalar_bounds else np.inf)
+                if not p.flags.c_contiguous:
+                    p[...] = flat.reshape(p.shape)
+                if not scalar_bounds:
+                    np.clip(p, lo, hi, out=p)
 
-    def _update(self, p: np.ndarray, g: np.ndarray, buffers: dict, lr: float, weight_decay: float) -> None:
+    def _update(self, p, g, buffers, lr, weight_decay, scale, lo, hi) -> None:
         raise NotImplementedError
 
     def _check_grads(self, grads) -> None:
@@ -171,15 +185,9 @@ class SGD(Optimizer):
         self.buffer_names = ("momentum",) if self.momentum else ()
         super().__init__(groups, lr, weight_decay)
 
-    def _update(self, p, g, buffers, lr, weight_decay):
-        if weight_decay:
-            g = g + weight_decay * p
-        if self.momentum:
-            buf = buffers["momentum"]
-            buf *= self.momentum
-            buf += g
-            g = g + self.momentum * buf if self.nesterov else buf
-        p -= lr * g
+    def _update(self, p, g, buffers, lr, weight_decay, scale, lo, hi):
+        momentum_buf = buffers.get("momentum", p[:0])
+        optim_kernels.sgd_step(p, g, momentum_buf, lr, scale, self.momentum, self.nesterov, weight_decay, lo, hi)
 
 
 class Adam(Optimizer):
@@ -208,20 +216,11 @@ class Adam(Optimizer):
         self.decoupled = bool(decoupled)
         super().__init__(groups, lr, weight_decay)
 
-    def _update(self, p, g, buffers, lr, weight_decay):
+    def _update(self, p, g, buffers, lr, weight_decay, scale, lo, hi):
         beta1, beta2 = self.betas
-        if weight_decay and self.decoupled:
-            p *= 1 - lr * weight_decay
-        elif weight_decay:
-            g = g + weight_decay * p
-        m, v = buffers["exp_avg"], buffers["exp_avg_sq"]
-        m *= beta1
-        m += (1 - beta1) * g
-        v *= beta2
-        v += (1 - beta2) * np.square(g)
-        m_hat_scale = 1 / (1 - beta1**self.steps)
-        v_hat_scale = 1 / (1 - beta2**self.steps)
-        p -= lr * m_hat_scale * m / (np.sqrt(v * v_hat_scale) + self.eps)
+        optim_kernels.adam_step(p, g, buffers["exp_avg"], buffers["exp_avg_sq"], lr, scale, beta1, beta2, self.eps,
+                                1 / (1 - beta1**self.steps), 1 / (1 - beta2**self.steps), weight_decay,
+                                self.decoupled, lo, hi)
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam}

@@ -90,7 +90,7 @@ class Trainer:
             self.optimizer.set_lr(self.schedule(epoch * self.steps_per_epoch + step))
             out = chain.forward(xb, training=True)
             per_sample, _ = chain.backward(out, yb)
-            self.optimizer.step([[g / len(yb) for g in group] for group in chain.gradients()])
+            self.optimizer.step(chain.gradients(), scale=1.0 / len(yb))
             chain.after_update()
             if self.on_batch is not None:
                 self.on_batch(len(yb))
