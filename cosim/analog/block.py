@@ -75,8 +75,10 @@ class ResistiveBlock:
         self.readout.after_solve(self.network, state)
         return state
 
-    def ep_gradients(self, beta: float, error=None, target=None, estimator: str = "centred") -> BlockGradients:
-        """EP gradients of the loss whose output gradient is ``error`` (or squared error to ``target``)."""
+    def ep_gradients(self, beta: float, error=None, target=None, estimator: str = "centred",
+                     conductance_unit: float = 1.0) -> BlockGradients:
+        """EP gradients of the loss whose output gradient is ``error`` (or squared error to ``target``);
+        conductance gradients per ``conductance_unit`` siemens."""
         if not beta > 0:
             raise ParameterError(f"EP nudge strength beta must be positive, got {beta!r}")
         free = self._require_free()
@@ -84,16 +86,17 @@ class ResistiveBlock:
         minus = self.nudged(-beta, error, target) if estimator in ("centred", "negative") else None
         self.phases = {"plus": plus, "minus": minus}
         a, b = ep_phase_pair(estimator, free, plus, minus)
-        return ep_gradients(self.network, *self.readout.measure_pair(self.network, a, b))
+        return ep_gradients(self.network, *self.readout.measure_pair(self.network, a, b), conductance_unit)
 
-    def implicit_gradients(self, error=None, target=None) -> BlockGradients:
-        """Exact gradients by implicit differentiation at the free equilibrium."""
+    def implicit_gradients(self, error=None, target=None, conductance_unit: float = 1.0) -> BlockGradients:
+        """Exact gradients by implicit differentiation at the free equilibrium (conductances per
+        ``conductance_unit`` siemens)."""
         free = self._require_free()
         if (error is None) == (target is None):
             raise ParameterError("implicit_gradients needs exactly one of error= or target=")
         output_error = error if target is None else free.output - np.asarray(target, dtype=self.network.dtype)
         adjoint = self.solver.adjoint(free, output_error)
-        return implicit_gradients(self.network, free, adjoint)
+        return implicit_gradients(self.network, free, adjoint, conductance_unit)
 
     def _require_free(self) -> Equilibrium:
         if self.free is None:

@@ -82,30 +82,28 @@ class BlockGradients:
         return np.concatenate([g.ravel() for g in (*self.conductances, *self.biases)])
 
 
-def crossbar_bilinear(a: float, d_lo, s_lo, d_hi, s_hi) -> np.ndarray:
-    """sum_b (a d_lo[b,i] - d_hi[b,j]) (a s_lo[b,i] - s_hi[b,j]) for every (i, j), via two GEMMs.
+def crossbar_bilinear(a: float, d_lo, s_lo, d_hi, s_hi, factor: float = 1.0) -> np.ndarray:
+    """factor * sum_b (a d_lo[b,i] - d_hi[b,j]) (a s_lo[b,i] - s_hi[b,j]) for every (i, j), via two GEMMs.
 
     ``d_lo=None`` stands for zeros (the input layer, whose voltages are the same in both phases): then one
-    GEMM suffices.
+    GEMM suffices. The scalar factor rides on the small (batch-sized) operands, so the crossbar-sized
+    result is written once and touched once more (for the column term).
     """
-    cross = s_lo.T @ d_hi
+    c = -a * factor
+    cross = (c * s_lo).T @ d_hi
     if d_lo is not None:
-        cross += d_lo.T @ s_hi
-    cross *= -a
-    if d_lo is not None:
-        cross += ((a * a) * np.einsum("bi,bi->i", d_lo, s_lo))[:, None]
-    cross += np.einsum("bj,bj->j", d_hi, s_hi)[None, :]
+        cross += (c * d_lo).T @ s_hi
+        cross += ((a * a * factor) * np.einsum("bi,bi->i", d_lo, s_lo))[:, None]
+    cross += (factor * np.einsum("bj,bj->j", d_hi, s_hi))[None, :]
     return cross
 
 
-def _scaled(array: np.ndarray, factor: float) -> np.ndarray:
-    """array *= factor, in place (gradients of large crossbars are not copied)."""
-    array *= factor
-    return array
+def ep_gradients(network: ResistiveNetwork, reading_a: Reading, reading_b: Reading,
+                 conductance_unit: float = 1.0) -> BlockGradients:
+    """EP estimate from readings of two equilibria of the same batch with different nudge strengths.
 
-
-def ep_gradients(network: ResistiveNetwork, reading_a: Reading, reading_b: Reading) -> BlockGradients:
-    """EP estimate from readings of two equilibria of the same batch with different nudge strengths."""
+    Conductance gradients are per ``conductance_unit`` siemens (dL/d(g / unit) = unit dL/dg).
+    """
     scale = reading_a.beta - reading_b.beta
     if scale == 0:
         raise ParameterError("EP needs two equilibria with different nudge strengths beta")
@@ -113,8 +111,8 @@ def ep_gradients(network: ResistiveNetwork, reading_a: Reading, reading_b: Readi
     diff = [None] + [va - vb for va, vb in zip(reading_a.layers[1:], reading_b.layers[1:])]  # inputs: no change
     total = [va + vb for va, vb in zip(reading_a.layers, reading_b.layers)]
     conductances = [
-        _scaled(crossbar_bilinear(network.amplifiers[l].forward_gain, diff[l], total[l], diff[l + 1], total[l + 1]),
-                gap[l] / (2.0 * scale))
+        crossbar_bilinear(network.amplifiers[l].forward_gain, diff[l], total[l], diff[l + 1], total[l + 1],
+                          conductance_unit * gap[l] / (2.0 * scale))
         for l in range(network.n_layers)
     ]
     biases = [-node[m] * diff[m].sum(axis=0) / scale for m in range(1, network.n_layers + 1)]
@@ -131,12 +129,15 @@ def ep_phase_pair(estimator: str, free, plus, minus):
     return pairs[estimator]
 
 
-def implicit_gradients(network: ResistiveNetwork, free: Equilibrium, adjoint: list[np.ndarray]) -> BlockGradients:
-    """Exact gradients from the free equilibrium and the adjoint solution lambda (see module docstring)."""
+def implicit_gradients(network: ResistiveNetwork, free: Equilibrium, adjoint: list[np.ndarray],
+                       conductance_unit: float = 1.0) -> BlockGradients:
+    """Exact gradients from the free equilibrium and the adjoint solution lambda (see module docstring);
+    conductance gradients per ``conductance_unit`` siemens."""
     gap, node = network.gap_weights, network.node_weights
     v, lam = free.layers, [None, *adjoint[1:]]  # lambda is zero at the input sources
     conductances = [
-        _scaled(crossbar_bilinear(network.amplifiers[l].forward_gain, lam[l], v[l], lam[l + 1], v[l + 1]), -gap[l])
+        crossbar_bilinear(network.amplifiers[l].forward_gain, lam[l], v[l], lam[l + 1], v[l + 1],
+                          -conductance_unit * gap[l])
         for l in range(network.n_layers)
     ]
     biases = [node[m] * lam[m].sum(axis=0) for m in range(1, network.n_layers + 1)]

@@ -197,17 +197,18 @@ class AnalogBlock:
         """Parameter gradients from the nudged phases (or ID); returns dL/dx for the block before."""
         grad = np.asarray(grad, dtype=self.network.dtype)
         if self.nudge.algorithm == "id":
-            grads = self.block.implicit_gradients(error=grad)
+            grads = self.block.implicit_gradients(error=grad, conductance_unit=self.g_max)
         else:
             phases = {"centred": ("plus", "minus"), "positive": ("plus",), "negative": ("minus",)}
             error = self.hardware.drive_nudge(grad, phases.get(self.nudge.estimator, ()))
-            grads = self.block.ep_gradients(self.nudge_strength(error), error=error, estimator=self.nudge.estimator)
+            grads = self.block.ep_gradients(self.nudge_strength(error), error=error, estimator=self.nudge.estimator,
+                                            conductance_unit=self.g_max)
             self._count(*self.block.phases.values())
             sizes = self.network.sizes
             self.hardware.book_gradient_arithmetic(2 * grad.shape[0] * sum(a * b for a, b in zip(sizes, sizes[1:])))
-        self._grads = [*grads.conductances, *grads.biases] if self.learn_biases else list(grads.conductances)
-        for g in self._grads:  # per siemens -> per unit of theta = g / g_max, in place
-            g *= self.g_max
+        self._grads = list(grads.conductances)  # per unit of theta = g / g_max
+        if self.learn_biases:  # per unit of theta_bias = b / g_max
+            self._grads += [g * self.g_max for g in grads.biases]
         return (self.input_scale * grads.inputs).reshape((grad.shape[0], *self._input_shape))
 
     def nudge_strength(self, error: np.ndarray) -> float:
