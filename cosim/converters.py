@@ -96,3 +96,14 @@ class Converter:
         codes = np.clip(codes, 0, self.levels - 1)
         self.code_counts += np.bincount(codes.astype(np.int64).ravel(), minlength=self.levels)
         return (self.lo + codes * lsb).astype(values.dtype, copy=False)
+
+    def state(self) -> tuple[dict, dict]:
+        """(JSON-able scalars, arrays) that let a resumed run continue exactly: range and counters."""
+        scalars = {"lo": self.lo, "hi": self.hi, "conversions": self.conversions, "batches": self.batches,
+                   "saturated": self.saturated}
+        return scalars, {"code_counts": self.code_counts.copy()}
+
+    def load_state(self, scalars: dict, arrays: dict) -> None:
+        self.lo, self.hi = scalars["lo"], scalars["hi"]
+        self.conversions, self.batches, self.saturated = scalars["conversions"], scalars["batches"], scalars["saturated"]
+        self.code_counts[...] = arrays["code_counts"]

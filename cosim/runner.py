@@ -6,12 +6,12 @@ DIR/checkpoint.h5    model, optimiser, data-order and metric state after the las
 DIR/training.png     loss and accuracy curves
 DIR/energy.png, conductances.png, adc_codes.png   the chip's energy breakdown, conductance histograms before
                      and after training, and the codes its (non-ideal) ADCs produced
+Data files are replaced atomically (a temporary file, then a rename); plots are simply rewritten.
 A killed run restarted with ``resume=True`` continues from its last finished epoch.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +39,9 @@ def prepare(config: Config, progress: bool = False) -> Trainer:
     optimizer, schedule = build_optimizer(config, chain, steps)
     trainer = Trainer(chain, dataset, optimizer, schedule, config.data.batch_size, config.data.test_batch_size,
                       rng=np.random.default_rng([config.seed, 1]), progress=progress,
-                      on_batch=lambda batch: chip.book_step(chain, input_shape, batch))
+                      on_batch=lambda batch: chip.book_step(chain, input_shape, batch),
+                      evaluate_every_epoch=config.training.eval_every_epoch,
+                      outside_training=chip.ledger.suspended)
     trainer.chip = chip
     return trainer
 
@@ -56,11 +58,9 @@ def run(config: Config, out: Path, resume: bool = False, progress: bool = True):
             (out / CHECKPOINT).unlink()
         atomic_write(out / CONFIG, lambda tmp: tmp.write_text(config_yaml))
         initial = analog_conductances(trainer.chain)
-        start = time.perf_counter()
         trainer.fit(config.training.epochs, on_epoch=lambda t: _save(t, out, config_yaml))
-        wall = time.perf_counter() - start
     _chip_plots(trainer, initial, out)
-    return summarise(trainer, wall), trainer.chip
+    return summarise(trainer), trainer.chip
 
 
 def analog_conductances(chain) -> list[np.ndarray]:
@@ -83,7 +83,7 @@ def _chip_plots(trainer: Trainer, initial: list[np.ndarray], out: Path) -> None:
         plots.code_histograms(codes, out / "adc_codes.png", title="ADC codes")
 
 
-def summarise(trainer: Trainer, wall_seconds: float) -> dict:
+def summarise(trainer: Trainer) -> dict:
     metrics = trainer.history.metrics
     samples = trainer.steps_per_epoch * trainer.batch_size * trainer.history.epochs
     return {
@@ -92,7 +92,6 @@ def summarise(trainer: Trainer, wall_seconds: float) -> dict:
         "final_train_accuracy": metrics["train_accuracy"][-1],
         "final_train_loss": metrics["train_loss"][-1],
         "training_seconds": float(sum(metrics["epoch_seconds"])),
-        "wall_seconds_this_session": wall_seconds,
         "samples_per_second": samples / max(float(sum(metrics["epoch_seconds"])), 1e-9),
         "energy_per_training_sample_J": trainer.chip.ledger.report()["total_per_training_sample_J"],
         "energy_per_inference_J": trainer.chip.ledger.report()["total_per_inference_J"],
@@ -117,13 +116,16 @@ def gradient_agreement(trainer: Trainer, samples: int = 64) -> dict:
 
 
 def _save(trainer: Trainer, out: Path, config_yaml: str) -> None:
-    """After every epoch: checkpoint, results and curves, each replaced atomically."""
+    """After every epoch: checkpoint and results (replaced atomically) and the training curves."""
     chain = trainer.chain
+    agreement = gradient_agreement(trainer)  # before the checkpoint: it draws device read noise
     metrics = {k: np.asarray(v) for k, v in trainer.history.metrics.items()}
     state = {k: np.array(v) for k, v in chain.state().items()}
-    meta = {"epochs_done": trainer.history.epochs, "rng": trainer.rng.bit_generator.state}
+    chip_scalars, chip_arrays = trainer.chip.state()
+    meta = {"epochs_done": trainer.history.epochs, "rng": trainer.rng.bit_generator.state, "chip": chip_scalars}
     save_checkpoint(out / CHECKPOINT, config_yaml,
-                    {"model": state, "optimizer": trainer.optimizer.state_dict(), "metrics": metrics}, meta)
+                    {"model": state, "optimizer": trainer.optimizer.state_dict(), "metrics": metrics,
+                     "chip": chip_arrays}, meta)
     parameters = {}
     for index, block in enumerate(chain.blocks):
         if block.kind == "analog":
@@ -134,8 +136,7 @@ def _save(trainer: Trainer, out: Path, config_yaml: str) -> None:
             }
         else:
             parameters[f"block{index}"] = {name: np.array(p) for name, p in zip(block.parameter_names, block.parameters)}
-    agreement = gradient_agreement(trainer)
-    summary = summarise(trainer, 0.0)
+    summary = summarise(trainer)
     if agreement:
         summary["ep_id_cosine"] = agreement["mean_cosine"]
     write_results(out / RESULTS, config_yaml,
@@ -150,6 +151,7 @@ def _restore(trainer: Trainer, path: Path, config_yaml: str) -> None:
         raise CosimError(f"{path} was written by a run with a different config; use another --out directory, "
                          "or run without --resume to start over")
     trainer.chain.load_state(arrays["model"])
+    trainer.chip.load_state(meta["chip"], arrays.get("chip", {}), [b.network for b in trainer.chain.analog_blocks])
     trainer.optimizer.load_state_dict(arrays["optimizer"])
     trainer.rng.bit_generator.state = meta["rng"]
     for name in METRICS:

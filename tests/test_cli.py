@@ -39,8 +39,14 @@ def test_overrides_reach_the_run(tmp_path):
         assert f["metrics"]["train_loss"].shape == (1,)
 
 
-def test_resume_after_a_kill_continues_to_the_same_result(tmp_path, monkeypatch):
-    assert run_cli("run", TINY, "--out", tmp_path / "straight", "--no-progress") == 0
+NOISY_CHIP = ["--set", "chip.tile.device.programming_noise=0.01", "--set", "chip.tile.device.read_noise=0.01",
+              "--set", "chip.tile.node_adc.ideal=false", "--set", "chip.tile.output_adc.ideal=false",
+              "--set", "chip.tile.device.update=pulsed"]
+
+
+@pytest.mark.parametrize("chip", [[], NOISY_CHIP], ids=["ideal-chip", "noisy-chip"])
+def test_resume_after_a_kill_continues_to_the_same_result(tmp_path, monkeypatch, chip):
+    assert run_cli("run", TINY, "--out", tmp_path / "straight", "--no-progress", *chip) == 0
     original = Trainer.train_epoch
 
     def killed_in_second_epoch(self, epoch, epochs):
@@ -49,13 +55,16 @@ def test_resume_after_a_kill_continues_to_the_same_result(tmp_path, monkeypatch)
         original(self, epoch, epochs)
 
     monkeypatch.setattr(Trainer, "train_epoch", killed_in_second_epoch)
-    assert run_cli("run", TINY, "--out", tmp_path / "killed", "--no-progress") == 130
+    assert run_cli("run", TINY, "--out", tmp_path / "killed", "--no-progress", *chip) == 130
     assert (tmp_path / "killed" / "checkpoint.h5").exists()
     monkeypatch.setattr(Trainer, "train_epoch", original)
-    assert run_cli("run", TINY, "--out", tmp_path / "killed", "--no-progress", "--resume") == 0
+    assert run_cli("run", TINY, "--out", tmp_path / "killed", "--no-progress", "--resume", *chip) == 0
     with h5py.File(tmp_path / "straight" / "results.h5") as a, h5py.File(tmp_path / "killed" / "results.h5") as b:
         for name in ("train_loss", "test_accuracy"):
             np.testing.assert_allclose(a["metrics"][name][()], b["metrics"][name][()], rtol=1e-12)
+        np.testing.assert_allclose(a["energy"]["per_phase_J"][()], b["energy"]["per_phase_J"][()], rtol=1e-12)
+        np.testing.assert_array_equal(a["parameters"]["block1"]["conductances_S.0"][()],
+                                      b["parameters"]["block1"]["conductances_S.0"][()])
 
 
 def test_resume_refuses_a_different_config(tmp_path, capsys):

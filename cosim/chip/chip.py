@@ -89,6 +89,23 @@ class Chip:
                     f"tile buffer (chip.tile.buffer.capacity_bytes or a per-tile override) or lower "
                     f"data.batch_size")
 
+    # ------------------------------------------------------------------ checkpoints
+    def state(self) -> tuple[dict, dict]:
+        """(JSON-able scalars, arrays) of every tile and the ledger, for an exact resume."""
+        scalars, arrays = {"ledger": self.ledger.state(), "tiles": []}, {}
+        for tile in self.tiles:
+            tile_scalars, tile_arrays = tile.state()
+            scalars["tiles"].append(tile_scalars)
+            arrays.update({f"tile{tile.id}.{k}": v for k, v in tile_arrays.items()})
+        return scalars, arrays
+
+    def load_state(self, scalars: dict, arrays: dict, networks: list) -> None:
+        self.ledger.load_state(scalars["ledger"])
+        for tile, tile_scalars, network in zip(self.tiles, scalars["tiles"], networks):
+            prefix = f"tile{tile.id}."
+            tile.load_state(tile_scalars, {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)},
+                            network)
+
     # ------------------------------------------------------------------ accounting outside the analog tiles
     def book_step(self, chain, input_shape: tuple, batch: int, training: bool = True) -> None:
         """Digital work, buffer traffic and I/O of one batch through the chain (forward and, if training,

@@ -45,6 +45,18 @@ class Ledger:
         finally:
             self.energy, self.latency, self.samples = saved
 
+    def state(self) -> dict:
+        """JSON-able state, for checkpoints."""
+        return {"energy": [[c, p, j] for (c, p), j in self.energy.items()], "latency": dict(self.latency),
+                "samples": self.samples}
+
+    def load_state(self, state: dict) -> None:
+        self.reset()
+        for component, phase, joules in state["energy"]:
+            self.energy[component, phase] = joules
+        self.latency.update(state["latency"])
+        self.samples = state["samples"]
+
     def reset(self) -> None:
         self.energy.clear()
         self.latency.clear()

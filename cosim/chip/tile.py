@@ -59,7 +59,7 @@ class Tile:
 
     def __init__(self, tile_id: int, config: TileConfig, network: ResistiveNetwork, ledger: Ledger,
                  rng: np.random.Generator):
-        self.id, self.config, self.ledger = tile_id, config, ledger
+        self.id, self.config, self.ledger, self.rng = tile_id, config, ledger, rng
         self.network_sizes = network.sizes
         d = config.device
         self.device = DeviceModel(d.g_min_S, d.g_max_S, d.levels, d.programming_noise, d.read_noise, d.variability,
@@ -159,6 +159,41 @@ class Tile:
         """The digital processor's share of EP: the dV^2 products and sums behind the weight gradients."""
         digital = self.config.digital
         self.ledger.add("digital", "update", macs * digital.mac_energy_J, macs / digital.macs_per_second)
+
+    # ------------------------------------------------------------------ checkpoints
+    def converters(self) -> dict:
+        """Every converter of the tile by a stable name."""
+        named = {"input_dac": self.input_dac, "nudge_dac": self.nudge_dac, "output_adc": self.output_adc,
+                 "current_adc": self.current_adc}
+        named.update({f"node_adc.{kind}.{m}": adc for kind, adcs in self.node_adcs.items() for m, adc in enumerate(adcs)})
+        return named
+
+    def state(self) -> tuple[dict, dict]:
+        """(JSON-able scalars, arrays): random generator, converter ranges and counters, device states."""
+        scalars = {"rng": self.rng.bit_generator.state, "converters": {}}
+        arrays = {}
+        for name, conv in self.converters().items():
+            scalars["converters"][name], conv_arrays = conv.state()
+            arrays.update({f"{name}.{key}": value for key, value in conv_arrays.items()})
+        for l, devices in enumerate(self.devices):
+            scalars[f"writes.{l}"] = devices.writes
+            if devices.conductances is not None:
+                arrays[f"devices.{l}"] = devices.conductances
+        return scalars, arrays
+
+    def load_state(self, scalars: dict, arrays: dict, network: ResistiveNetwork) -> None:
+        """Restore a :meth:`state`; the network gets the conductances the devices held."""
+        self.rng.bit_generator.state = scalars["rng"]
+        for name, conv in self.converters().items():
+            prefix = f"{name}."
+            conv.load_state(scalars["converters"][name],
+                            {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
+        for l, devices in enumerate(self.devices):
+            devices.writes = scalars[f"writes.{l}"]
+            if f"devices.{l}" in arrays:
+                devices.conductances = np.array(arrays[f"devices.{l}"])
+        if not self.device.is_ideal:
+            network.set_conductances([d.conductances for d in self.devices])
 
     # ------------------------------------------------------------------ physics and bookkeeping
     def settling_time(self, network: ResistiveNetwork) -> float:

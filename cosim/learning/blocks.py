@@ -58,6 +58,9 @@ class DigitalBlock:
     def after_update(self) -> None:
         """Digital parameters are used as they are; nothing to push anywhere."""
 
+    def install(self) -> None:
+        """Nothing to install: digital parameters are used as they are."""
+
     def output_shape(self, input_shape: tuple) -> tuple:
         for op in self.ops:
             input_shape = op.output_shape(input_shape)
@@ -181,6 +184,13 @@ class AnalogBlock:
             for theta, g in zip(self.theta, held):
                 np.multiply(g, 1.0 / self.g_max, out=theta, casting="unsafe")
             self.network.set_conductances(held, reuse=True)
+        if self.learn_biases:
+            self.network.set_biases([t * self.g_max for t in self.theta_bias])
+
+    def install(self) -> None:
+        """Put theta * g_max into the network as it is, without writing devices (restoring a checkpoint,
+        whose device states the chip restores itself)."""
+        self.network.set_conductances(self.theta, scale=self.g_max)
         if self.learn_biases:
             self.network.set_biases([t * self.g_max for t in self.theta_bias])
 

@@ -69,7 +69,8 @@ class Chain:
                                  f"{sorted(set(own) ^ set(state))[:5]} differ")
         for name, array in own.items():
             array[...] = state[name]
-        self.after_update()
+        for block in self.blocks:
+            block.install()
 
     def after_update(self) -> None:
         for block in self.blocks:

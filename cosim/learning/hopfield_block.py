@@ -71,6 +71,8 @@ class HopfieldChainBlock:
         if self.learn_biases:
             self.network.set_biases([b.copy() for b in self.biases])
 
+    install = after_update  # no devices: restoring a checkpoint loads the parameters the same way
+
     # ------------------------------------------------------------------ forward and backward
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         self._input_shape = x.shape[1:]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,7 +25,9 @@ METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "epoch_
 
 @dataclass
 class History:
-    """Per-epoch metrics (accuracies as fractions, losses per sample, seconds, mean free-phase sweeps)."""
+    """Per-epoch metrics: accuracies as fractions, losses per sample, training seconds (evaluation
+    excluded), mean free-phase sweeps per analog block, unconverged solves; test metrics are NaN for
+    epochs that were not evaluated."""
 
     metrics: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in METRICS})
 
@@ -56,13 +59,16 @@ class Trainer:
 
     def __init__(self, chain: Chain, dataset: Dataset, optimizer: Optimizer, schedule: Schedule,
                  batch_size: int, test_batch_size: int, rng: np.random.Generator, progress: bool = True,
-                 on_batch: Callable[[int], None] | None = None):
+                 on_batch: Callable[[int], None] | None = None, evaluate_every_epoch: bool = True,
+                 outside_training: Callable[[], AbstractContextManager] = nullcontext):
         self.chain, self.dataset = chain, dataset
         self.optimizer, self.schedule = optimizer, schedule
         self.batch_size, self.test_batch_size = batch_size, test_batch_size
         self.rng = rng
         self.progress = progress
         self.on_batch = on_batch  # called with the batch size after every training step (e.g. accounting)
+        self.evaluate_every_epoch = evaluate_every_epoch
+        self.outside_training = outside_training  # entered around evaluation (e.g. to pause accounting)
         self.history = History()
 
     @property
@@ -100,11 +106,15 @@ class Trainer:
             if step % 20 == 0:
                 bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
         bar.close()
-        test_loss, test_accuracy = evaluate(chain, data.test_x, data.test_y, self.test_batch_size)
+        seconds = time.perf_counter() - start
+        test_loss = test_accuracy = float("nan")
+        if self.evaluate_every_epoch or epoch + 1 == epochs:
+            with self.outside_training():
+                test_loss, test_accuracy = evaluate(chain, data.test_x, data.test_y, self.test_batch_size)
         analog = chain.analog_blocks
         self.history.append(
             train_loss=loss_sum / seen, train_accuracy=correct / seen, test_loss=test_loss,
-            test_accuracy=test_accuracy, epoch_seconds=time.perf_counter() - start,
+            test_accuracy=test_accuracy, epoch_seconds=seconds,
             free_sweeps=np.mean([b.mean_free_sweeps for b in analog]) if analog else 0.0,
             unconverged_solves=sum(b.unconverged for b in analog),
         )
