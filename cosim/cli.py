@@ -30,6 +30,8 @@ examples:
   cosim run chip_configs/default.yaml
   cosim run chip_configs/default.yaml --out runs/beta02 --set training.beta=0.2 --set training.epochs=3
   cosim gradcheck chip_configs/default.yaml --beta 0.01 --samples 64
+  cosim sweep chip_configs/sweep_adc_noise.yaml --workers 2
+  cosim sweep chip_configs/default.yaml --sweep chip.tile.device.read_noise=0,0.01 --seeds 0,1 --out runs/noise
 """
 
 
@@ -72,6 +74,7 @@ def make_parser() -> argparse.ArgumentParser:
                            "with a tight tolerance (solver.tol=1e-12), so that it measures EP's estimator "
                            "rather than float32 rounding")
     _spice_parsers(commands)
+    _sweep_parser(commands)
     return parser
 
 
@@ -130,12 +133,29 @@ def _load(args):
     return load_config(args.config, args.overrides)
 
 
+def show_first_convergence_warning_only() -> None:
+    """Show a run's first non-convergence warning; later ones are counted in the metrics, not printed."""
+    from cosim.analog import ConvergenceWarning
+
+    original, shown = warnings.showwarning, []
+
+    def show(message, category, *args, **kwargs):
+        if issubclass(category, ConvergenceWarning):
+            if shown:
+                return
+            shown.append(message)
+            message = f"{message} (further ones are not shown: see the unconverged_solves metric)"
+        original(message, category, *args, **kwargs)
+
+    warnings.showwarning = show
+
+
 def cmd_run(args) -> int:
     from cosim.runner import run
 
     config = _load(args)
     out = args.out or Path("runs") / args.config.stem
-    warnings.simplefilter("once")
+    show_first_convergence_warning_only()
     summary, chip = run(config, out, resume=args.resume, progress=not args.no_progress)
     print(f"\n{chip.describe()}\n\n{chip.ledger.format()}")
     print(f"\n{args.config} -> {out}/")
@@ -241,8 +261,72 @@ def cmd_spice_check(args) -> int:
     return 0
 
 
+def _sweep_parser(commands) -> None:
+    sweep = commands.add_parser(
+        "sweep", help="run a grid of configs x seeds in parallel (Dask), resumable, and tabulate it",
+        description="Run every point of a grid over config keys (the config's sweep: section, plus --sweep "
+                    "axes) times seeds, each point a full `cosim run` into DIR/points/<config hash>/, in "
+                    "parallel on a Dask LocalCluster (one single-threaded worker per core) or on an existing "
+                    "Dask scheduler. Finished points are never rerun; a failing point is recorded and the others "
+                    "go on. At the end, DIR/sweep.h5, DIR/sweep.csv and figures are written and the table "
+                    "printed. See docs/sweeps.md.")
+    _common(sweep)
+    sweep.add_argument("--out", type=Path, help="sweep directory (default: runs/<config name>)")
+    sweep.add_argument("--sweep", dest="axes", action="append", default=[], metavar="KEY=V1,V2,...",
+                       help="add a grid axis: a config key and its values, e.g. chip.tile.node_adc.bits=2,4,8 "
+                            "(values in YAML); KEY1+KEY2=V1,V2 moves several keys together; repeatable")
+    sweep.add_argument("--seeds", metavar="S1,S2,...", help="seeds of every grid point (replaces sweep.seeds)")
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="workers of the local Dask cluster, one thread each (default: one per core); "
+                            "0 runs the points one after another in this process, without Dask")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="address of a running Dask scheduler (e.g. tcp://10.0.0.1:8786, or one started by "
+                            "dask-jobqueue on SLURM); DIR must be on a file system its workers share")
+    sweep.add_argument("--resume", action="store_true",
+                       help="continue a sweep in DIR: skip finished points, continue unfinished ones from their "
+                            "checkpoints, rerun failed ones")
+    sweep.add_argument("--aggregate-only", action="store_true",
+                       help="run nothing: re-aggregate DIR (finished points so far) into the table and figures")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def cmd_sweep(args) -> int:
+    from cosim.sweep import aggregate, expand, format_table, inert_keys, load_sweep, run_sweep
+
+    config = load_sweep(args.config, args.overrides, args.axes, args.seeds)
+    out = args.out or Path("runs") / args.config.stem
+    if args.workers is not None and args.workers < 0:
+        raise CosimError("--workers must be 0 (no Dask) or more")
+    points = expand(config)
+    for note in inert_keys(config, points):
+        print(f"warning: {note}", file=sys.stderr)
+    if args.aggregate_only:
+        if not out.is_dir():
+            raise CosimError(f"{out} does not exist; run the sweep first (without --aggregate-only)")
+        rows = aggregate(config, out, points)
+    else:
+        grid = " x ".join(str(len(axis)) for axis in config.sweep.axes) or "1"
+        seeds = len(config.sweep.seeds) if config.sweep.seeds is not None else 1
+        print(f"{args.config}: {len(points)} runs ({grid} grid points x {seeds} seeds) -> {out}/", file=sys.stderr)
+        warnings.simplefilter("once")
+        try:
+            rows = run_sweep(config, out, args.workers, args.scheduler, args.resume, not args.no_progress)
+        except KeyboardInterrupt:
+            print("cosim sweep: interrupted; finished points are kept and the table holds them so far — rerun "
+                  "with --resume to continue", file=sys.stderr)
+            return 130
+    print(format_table(config, rows))
+    failed = [row for row in rows if row.status == "failed"]
+    pending = sum(row.status == "pending" for row in rows)
+    print(f"\n{out}/sweep.h5, {out}/sweep.csv" + (f"; {pending} point(s) not finished" if pending else ""))
+    for row in failed:
+        print(f"FAILED {row.point.describe()}: {row.error}  (see {out}/points/{row.point.hash}/error.txt)")
+    return 1 if failed and not args.aggregate_only else 0
+
+
 COMMANDS = {"run": cmd_run, "gradcheck": cmd_gradcheck, "export-spice": cmd_export_spice,
-            "spice-check": cmd_spice_check}
+            "spice-check": cmd_spice_check, "sweep": cmd_sweep}
 
 if __name__ == "__main__":
     sys.exit(main())

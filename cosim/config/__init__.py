@@ -2,7 +2,7 @@
 
     from cosim.config import load_config, dump_config, config_hash
     config = load_config("chip_configs/default.yaml", overrides=["training.beta=0.2"])
-    config.model.blocks[0].hidden   # [256]
+    config.model.blocks[1].hidden   # [256] (block 0 of the default chip is digital)
 
 See ``docs/config-reference.md`` (generated from the schema) for every key, default and unit.
 """
