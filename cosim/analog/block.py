@@ -76,9 +76,9 @@ class ResistiveBlock:
         return state
 
     def ep_gradients(self, beta: float, error=None, target=None, estimator: str = "centred",
-                     conductance_unit: float = 1.0) -> BlockGradients:
+                     conductance_unit: float = 1.0, out=None) -> BlockGradients:
         """EP gradients of the loss whose output gradient is ``error`` (or squared error to ``target``);
-        conductance gradients per ``conductance_unit`` siemens."""
+        conductance gradients per ``conductance_unit`` siemens, into the arrays of ``out`` if given."""
         if not beta > 0:
             raise ParameterError(f"EP nudge strength beta must be positive, got {beta!r}")
         free = self._require_free()
@@ -86,7 +86,7 @@ class ResistiveBlock:
         minus = self.nudged(-beta, error, target) if estimator in ("centred", "negative") else None
         self.phases = {"plus": plus, "minus": minus}
         a, b = ep_phase_pair(estimator, free, plus, minus)
-        return ep_gradients(self.network, *self.readout.measure_pair(self.network, a, b), conductance_unit)
+        return ep_gradients(self.network, *self.readout.measure_pair(self.network, a, b), conductance_unit, out)
 
     def implicit_gradients(self, error=None, target=None, conductance_unit: float = 1.0) -> BlockGradients:
         """Exact gradients by implicit differentiation at the free equilibrium (conductances per

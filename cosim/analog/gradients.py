@@ -82,27 +82,34 @@ class BlockGradients:
         return np.concatenate([g.ravel() for g in (*self.conductances, *self.biases)])
 
 
-def crossbar_bilinear(a: float, d_lo, s_lo, d_hi, s_hi, factor: float = 1.0) -> np.ndarray:
-    """factor * sum_b (a d_lo[b,i] - d_hi[b,j]) (a s_lo[b,i] - s_hi[b,j]) for every (i, j), via two GEMMs.
+def crossbar_bilinear(a: float, d_lo, s_lo, d_hi, s_hi, factor: float = 1.0, out=None) -> np.ndarray:
+    """factor * sum_b (a d_lo[b,i] - d_hi[b,j]) (a s_lo[b,i] - s_hi[b,j]) for every (i, j), as ONE GEMM.
 
-    ``d_lo=None`` stands for zeros (the input layer, whose voltages are the same in both phases): then one
-    GEMM suffices. The scalar factor rides on the small (batch-sized) operands, so the crossbar-sized
-    result is written once and touched once more (for the column term).
+    Expanded, the sum is -a s_lo^T d_hi - a d_lo^T s_hi + a^2 rows_i + cols_j; the row and column terms
+    ride in the same product as extra columns of ones, so the crossbar-sized result is written once, into
+    ``out`` when given (reused across steps: no fresh pages, no extra passes). ``d_lo=None`` stands for
+    zeros (the input layer, whose voltages do not change between phases).
     """
     c = -a * factor
-    cross = (c * s_lo).T @ d_hi
-    if d_lo is not None:
-        cross += (c * d_lo).T @ s_hi
-        cross += ((a * a * factor) * np.einsum("bi,bi->i", d_lo, s_lo))[:, None]
-    cross += (factor * np.einsum("bj,bj->j", d_hi, s_hi))[None, :]
-    return cross
+    cols = factor * np.einsum("bj,bj->j", d_hi, s_hi)
+    ones_lo, ones_hi = np.ones((s_lo.shape[1], 1), s_lo.dtype), np.ones((1, d_hi.shape[1]), d_hi.dtype)
+    if d_lo is None:
+        left = np.hstack([c * s_lo.T, ones_lo])
+        right = np.vstack([d_hi, cols[None, :]])
+    else:
+        rows = (a * a * factor) * np.einsum("bi,bi->i", d_lo, s_lo)
+        left = np.hstack([c * s_lo.T, c * d_lo.T, rows[:, None], ones_lo])
+        right = np.vstack([d_hi, s_hi, ones_hi, cols[None, :]])
+    left, right = left.astype(s_lo.dtype, copy=False), right.astype(s_lo.dtype, copy=False)
+    return np.matmul(left, right, out=out)
 
 
 def ep_gradients(network: ResistiveNetwork, reading_a: Reading, reading_b: Reading,
-                 conductance_unit: float = 1.0) -> BlockGradients:
+                 conductance_unit: float = 1.0, out=None) -> BlockGradients:
     """EP estimate from readings of two equilibria of the same batch with different nudge strengths.
 
-    Conductance gradients are per ``conductance_unit`` siemens (dL/d(g / unit) = unit dL/dg).
+    Conductance gradients are per ``conductance_unit`` siemens (dL/d(g / unit) = unit dL/dg), written into
+    the arrays of ``out`` (one per crossbar) when given.
     """
     scale = reading_a.beta - reading_b.beta
     if scale == 0:
@@ -112,7 +119,7 @@ def ep_gradients(network: ResistiveNetwork, reading_a: Reading, reading_b: Readi
     total = [va + vb for va, vb in zip(reading_a.layers, reading_b.layers)]
     conductances = [
         crossbar_bilinear(network.amplifiers[l].forward_gain, diff[l], total[l], diff[l + 1], total[l + 1],
-                          conductance_unit * gap[l] / (2.0 * scale))
+                          conductance_unit * gap[l] / (2.0 * scale), None if out is None else out[l])
         for l in range(network.n_layers)
     ]
     biases = [-node[m] * diff[m].sum(axis=0) / scale for m in range(1, network.n_layers + 1)]

@@ -212,7 +212,7 @@ class AnalogBlock:
             phases = {"centred": ("plus", "minus"), "positive": ("plus",), "negative": ("minus",)}
             error = self.hardware.drive_nudge(grad, phases.get(self.nudge.estimator, ()))
             grads = self.block.ep_gradients(self.nudge_strength(error), error=error, estimator=self.nudge.estimator,
-                                            conductance_unit=self.g_max)
+                                            conductance_unit=self.g_max, out=self._grads[:len(self.theta)])
             self._count(*self.block.phases.values())
             sizes = self.network.sizes
             self.hardware.book_gradient_arithmetic(2 * grad.shape[0] * sum(a * b for a, b in zip(sizes, sizes[1:])))

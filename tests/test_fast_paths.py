@@ -1,0 +1,115 @@
+"""The optimised paths against straightforward ones (float64, tight tolerances), and buffer reuse."""
+
+import numpy as np
+import pytest
+
+from analog_cases import CASES, make_block, make_inputs
+from cosim.analog.gradients import crossbar_bilinear
+from cosim.analog.observables import source_currents
+from cosim.learning.blocks import AnalogBlock, NudgeSettings
+from cosim.learning.optim import SGD, Adam
+
+
+def straightforward_ep(network, plus, minus, beta):
+    """The 1/2 dV^2 rule with explicit (batch, N, M) tensors, per-phase source currents, no GEMM tricks."""
+    gap, node = network.gap_weights, network.node_weights
+    grads = []
+    for l, w in enumerate(network.conductances):
+        a = network.amplifiers[l].forward_gain
+        drops = [a * s.layers[l][:, :, None] - s.layers[l + 1][:, None, :] for s in (plus, minus)]
+        grads.append(gap[l] * 0.5 * (drops[0] ** 2 - drops[1] ** 2).sum(axis=0) / (2 * beta))
+    currents = [source_currents(network, s.layers, s.conductances) for s in (plus, minus)]
+    inputs = network.fold_input_gradient(node[0] * (currents[0] - currents[1]) / (2 * beta))
+    return grads, inputs
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_fast_ep_gradients_equal_the_straightforward_rule(case):
+    block = make_block(case)
+    block.forward(make_inputs(block.network, 4))
+    error = np.random.default_rng(3).normal(size=block.free.output.shape)
+    beta = 1e-6
+    fast = block.ep_gradients(beta, error=error)
+    slow, inputs = straightforward_ep(block.network, block.phases["plus"], block.phases["minus"], beta)
+    for f, s in zip(fast.conductances, slow):
+        np.testing.assert_allclose(f, s, rtol=1e-9, atol=1e-12 * np.abs(s).max())
+    np.testing.assert_allclose(fast.inputs, inputs, rtol=1e-9, atol=1e-12 * np.abs(inputs).max())
+
+
+@pytest.mark.parametrize("input_layer", [True, False])
+def test_single_gemm_bilinear_with_output_buffer(input_layer):
+    rng = np.random.default_rng(0)
+    d_lo, s_lo, d_hi, s_hi = (rng.normal(size=(5, n)) for n in (4, 4, 6, 6))
+    if input_layer:
+        d_lo = None
+    zero = np.zeros_like(s_lo) if d_lo is None else d_lo
+    explicit = 0.3 * np.einsum("bij,bij->ij", 1.5 * zero[:, :, None] - d_hi[:, None, :],
+                               1.5 * s_lo[:, :, None] - s_hi[:, None, :])
+    out = np.full((4, 6), np.nan)
+    result = crossbar_bilinear(1.5, d_lo, s_lo, d_hi, s_hi, factor=0.3, out=out)
+    assert result is out
+    np.testing.assert_allclose(out, explicit, rtol=1e-12, atol=1e-14)
+
+
+def analog_block(seed=0):
+    network = make_block(CASES[1], seed=seed).network
+    from cosim.analog import BCDSolver, ResistiveBlock
+
+    solver = BCDSolver(network, tol=1e-13, max_sweeps=20000, on_unconverged="raise")
+    return AnalogBlock(ResistiveBlock(network, solver), 1e-6, 1e-4, 1.0, NudgeSettings("ep", "centred", 0.05))
+
+
+def test_buffer_reuse_does_not_leak_state_between_steps():
+    """Gradients of batch B after a step on batch A equal those of a fresh block on batch B."""
+    first, second = make_inputs(analog_block().network, 4, seed=1), make_inputs(analog_block().network, 4, seed=2)
+    error = np.random.default_rng(4).normal(size=(4, analog_block().network.output_width))
+    used = analog_block()
+    used.forward(first, True)
+    used.backward(error)
+    kept = [g.copy() for g in used.gradients]
+    used.forward(second, True)
+    used.backward(error)
+    fresh = analog_block()
+    fresh.forward(second, True)
+    fresh.backward(error)
+    for a, b in zip(used.gradients, fresh.gradients):
+        np.testing.assert_array_equal(a, b)
+    assert not np.allclose(kept[0], used.gradients[0])
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
+def test_fused_optimiser_kernels_equal_plain_numpy(kind):
+    rng = np.random.default_rng(0)
+    p0, grads = rng.uniform(0, 1, (30, 20)), [rng.normal(size=(30, 20)) for _ in range(3)]
+    p = p0.copy()
+    optimiser = (SGD([{"params": [p], "bounds": (0.1, 0.9)}], lr=0.05, momentum=0.9, weight_decay=0.01)
+                 if kind == "sgd" else
+                 Adam([{"params": [p], "bounds": (0.1, 0.9)}], lr=0.05, weight_decay=0.01))
+    reference, m, v = p0.copy(), np.zeros_like(p0), np.zeros_like(p0)
+    for t, g in enumerate(grads, start=1):
+        optimiser.step([[g]], scale=0.5)
+        g = 0.5 * g
+        if kind == "sgd":
+            g = g + 0.01 * reference
+            m = 0.9 * m + g
+            reference = reference - 0.05 * m
+        else:
+            reference = reference * (1 - 0.05 * 0.01)
+            m = 0.9 * m + 0.1 * g
+            v = 0.999 * v + 0.001 * g * g
+            reference = reference - 0.05 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        reference = np.clip(reference, 0.1, 0.9)
+    np.testing.assert_allclose(p, reference, rtol=1e-12)
+
+
+def test_one_pass_installation_equals_numpy_and_rejects_bad_values():
+    network = make_block(CASES[0]).network
+    rng = np.random.default_rng(0)
+    theta = [rng.uniform(0, 1, w.shape) for w in network.conductances]
+    network.set_conductances(theta, scale=2e-5, reuse=True)
+    for w, t in zip(network.conductances, theta):
+        np.testing.assert_array_equal(w, t * 2e-5)
+    np.testing.assert_allclose(network.self_conductances[-1], network.conductances[-1].sum(axis=0), rtol=1e-14)
+    theta[0][0, 0] = -1.0
+    with pytest.raises(Exception, match="negative"):
+        network.set_conductances(theta, scale=1e-5)
