@@ -68,19 +68,23 @@ class DeviceArray:
     def __init__(self, model: DeviceModel, shape: tuple[int, int], rng: np.random.Generator):
         self.model, self.shape, self.rng = model, tuple(shape), rng
         size = int(np.prod(shape))
-        order = rng.permutation(size)
+        self.stuck = None  # -1: stuck at g_min, +1: at g_max (only allocated when some devices are stuck)
         n_min, n_max = round(model.stuck_at_min * size), round(model.stuck_at_max * size)
-        self.stuck = np.zeros(size, dtype=np.int8)
-        self.stuck[order[:n_min]] = -1
-        self.stuck[order[n_min:n_min + n_max]] = 1
-        self.stuck = self.stuck.reshape(shape)
+        if n_min or n_max:
+            order = rng.permutation(size)
+            self.stuck = np.zeros(size, dtype=np.int8)
+            self.stuck[order[:n_min]] = -1
+            self.stuck[order[n_min:n_min + n_max]] = 1
+            self.stuck = self.stuck.reshape(shape)
         self.gain = np.maximum(1.0 + model.variability * rng.standard_normal(shape), 0.0) \
             if model.variability else None
-        step = model.pulse_step * model.span
-        spread = np.maximum(1.0 + model.pulse_step_spread * rng.standard_normal(shape), 0.0) \
-            if model.pulse_step_spread else np.ones(shape)
-        self.step_up = step * (1.0 + model.asymmetry / 2) * spread
-        self.step_down = step * (1.0 - model.asymmetry / 2) * spread
+        self.step_up = self.step_down = None
+        if model.pulsed:
+            step = model.pulse_step * model.span
+            spread = np.maximum(1.0 + model.pulse_step_spread * rng.standard_normal(shape), 0.0) \
+                if model.pulse_step_spread else 1.0
+            self.step_up = step * (1.0 + model.asymmetry / 2) * spread
+            self.step_down = step * (1.0 - model.asymmetry / 2) * spread
         self.writes = 0  # device writes (one per device per programming, or one per pulse)
         self.conductances: np.ndarray | None = None
 
@@ -118,6 +122,7 @@ class DeviceArray:
         if m.programming_noise:
             g = g + m.programming_noise * m.span * noise_scale * self.rng.standard_normal(self.shape)
         g = np.clip(g, m.g_min, m.g_max)
-        g = np.where(self.stuck < 0, m.g_min, np.where(self.stuck > 0, m.g_max, g))
+        if self.stuck is not None:
+            g = np.where(self.stuck < 0, m.g_min, np.where(self.stuck > 0, m.g_max, g))
         self.conductances = g
         return g
