@@ -155,6 +155,9 @@ def cmd_run(args) -> int:
 
     config = _load(args)
     out = args.out or Path("runs") / args.config.stem
+    if config.sweep.axes or config.sweep.seeds is not None:
+        print(f"note: {args.config} has a sweep: section; `cosim run` trains its base config only (see `cosim sweep`)",
+              file=sys.stderr)
     show_first_convergence_warning_only()
     summary, chip = run(config, out, resume=args.resume, progress=not args.no_progress)
     print(f"\n{chip.describe()}\n\n{chip.ledger.format()}")
@@ -309,7 +312,6 @@ def cmd_sweep(args) -> int:
         grid = " x ".join(str(len(axis)) for axis in config.sweep.axes) or "1"
         seeds = len(config.sweep.seeds) if config.sweep.seeds is not None else 1
         print(f"{args.config}: {len(points)} runs ({grid} grid points x {seeds} seeds) -> {out}/", file=sys.stderr)
-        warnings.simplefilter("once")
         try:
             rows = run_sweep(config, out, args.workers, args.scheduler, args.resume, not args.no_progress)
         except KeyboardInterrupt:

@@ -627,7 +627,8 @@ class SweepAxisConfig:
 
     def validate(self, path: str) -> None:
         _require(len(self.values) > 0, path, "values", "an axis needs at least one key with its list of values")
-        _require(self.name is None or self.name.strip() != "", path, "name", "must not be empty")
+        _require(self.name is None or (self.name.strip() != "" and "/" not in self.name), path, "name",
+                 "must be a non-empty label without '/' (it names a column of sweep.h5)")
         where = key_path(path, "values")
         first = next(iter(self.values))
         for key, values in self.values.items():
