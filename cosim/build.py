@@ -97,7 +97,9 @@ def _analog_block(block_config: AnalogBlockConfig, shape: tuple, config: Config,
     n_in = int(np.prod(shape))
     sizes = [2 * n_in if c.duplicate_inputs else n_in, *c.hidden, c.outputs]
     chip.check_fits(tile_id, tile_config, sizes, path)
-    conductances = [rng.uniform(device.g_min_S, device.g_max_S, (a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    dtype = np.dtype(config.model.dtype)  # drawn in the run's dtype: no float64 copy of large crossbars
+    conductances = [device.g_min_S + (device.g_max_S - device.g_min_S) * rng.random((a, b), dtype=dtype)
+                    for a, b in zip(sizes[:-1], sizes[1:])]
     diode = IdealDiode() if diode_config.model == "ideal" else ShockleyDiode(
         diode_config.saturation_current_A, diode_config.emission_coefficient, diode_config.temperature_K)
     amplifiers = None if c.amplifier_gains is None else [Amplifier(a, 1.0 / a) for a in c.amplifier_gains]
