@@ -102,14 +102,14 @@ def gradient_agreement(trainer: Trainer, samples: int = 64) -> dict:
     """EP (as configured: the chip's converters and noise included) against implicit differentiation on
     the first training samples, in evaluation mode; per analog tensor and their mean cosine."""
     chain, data = trainer.chain, trainer.dataset
-    if not chain.analog_blocks:
+    if not chain.energy_blocks:
         return {}
-    beta = chain.analog_blocks[0].nudge.beta
-    estimator = chain.analog_blocks[0].nudge.estimator
+    beta = chain.energy_blocks[0].nudge.beta
+    estimator = chain.energy_blocks[0].nudge.estimator
     with trainer.chip.ledger.suspended():
         rows = gradcheck.compare(chain, data.train_x[:samples], data.train_y[:samples], beta, estimator,
                                  training=False)
-    analog = [r for r in rows if ".analog.conductances" in r.name]
+    analog = [r for r in rows if ".analog.conductances" in r.name or ".hopfield.weights" in r.name]
     return {"names": [r.name.encode() for r in analog], "cosine": [r.cosine for r in analog],
             "relative_error": [r.relative_error for r in analog], "beta": beta,
             "mean_cosine": float(np.mean([r.cosine for r in analog]))}

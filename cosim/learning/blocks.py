@@ -114,7 +114,28 @@ class IdealHardware:
         """Nothing is accounted without a chip."""
 
 
-class AnalogBlock:
+class SolveStatistics:
+    """Counters of an energy block's relaxations, reported per epoch by the trainer."""
+
+    def reset_counters(self) -> None:
+        """Zero the solve statistics (free relaxations, their sweeps or steps, unconverged solves)."""
+        self.free_solves = self.free_sweeps = self.unconverged = 0
+
+    @property
+    def mean_free_sweeps(self) -> float:
+        """Mean sweeps (or gradient evaluations) per free relaxation."""
+        return self.free_sweeps / max(self.free_solves, 1)
+
+    def _count_free(self, state) -> None:
+        self.free_solves += 1
+        self.free_sweeps += state.info.sweeps
+        self._count(state)
+
+    def _count(self, *states) -> None:
+        self.unconverged += sum(not s.info.converged for s in states if s is not None)
+
+
+class AnalogBlock(SolveStatistics):
     """A resistive network trained by EP: parameters are conductances normalised by ``g_max``.
 
     The optimiser sees ``theta = g / g_max`` (kept in ``[g_min / g_max, 1]``) and ``bias / g_max``
@@ -143,17 +164,6 @@ class AnalogBlock:
         self._grads: list[np.ndarray] = [np.zeros_like(p) for p in self.parameters]
         self._input_shape: tuple | None = None
         self.reset_counters()
-
-    def reset_counters(self) -> None:
-        """Zero the solve statistics (free relaxations, their sweeps, unconverged solves of any phase)."""
-        self.free_solves = self.free_sweeps = self.unconverged = 0
-
-    @property
-    def mean_free_sweeps(self) -> float:
-        return self.free_sweeps / max(self.free_solves, 1)
-
-    def _count(self, *states) -> None:
-        self.unconverged += sum(not s.info.converged for s in states if s is not None)
 
     @property
     def parameter_names(self) -> list[str]:
@@ -198,9 +208,7 @@ class AnalogBlock:
         self._input_shape = x.shape[1:]
         flat = x.reshape(x.shape[0], -1)
         output = self.block.forward(self.hardware.drive_inputs(self.input_scale * flat))
-        self.free_solves += 1
-        self.free_sweeps += self.block.free.info.sweeps
-        self._count(self.block.free)
+        self._count_free(self.block.free)
         return self.hardware.read_outputs(output)
 
     def backward(self, grad: np.ndarray) -> np.ndarray:

@@ -78,4 +78,10 @@ class Chain:
 
     @property
     def analog_blocks(self) -> list[AnalogBlock]:
+        """The resistive-network blocks (the ones that sit on chip tiles)."""
         return [b for b in self.blocks if b.kind == "analog"]
+
+    @property
+    def energy_blocks(self) -> list:
+        """Every block trained by EP (or implicit differentiation): resistive and Hopfield blocks."""
+        return [b for b in self.blocks if b.kind != "digital"]

@@ -29,7 +29,7 @@ class TensorAgreement:
 def chained_gradients(chain: Chain, x: np.ndarray, y: np.ndarray, algorithm: str, beta: float,
                       estimator: str) -> list[np.ndarray]:
     """Parameter gradients of the last forward pass's loss with every analog block on ``algorithm``."""
-    for block in chain.analog_blocks:
+    for block in chain.energy_blocks:
         block.nudge = NudgeSettings(algorithm, estimator, beta)
     chain.backward(chain.last_output, y)
     return [np.array(g, dtype=np.float64) for group in chain.gradients() for g in group]
@@ -38,13 +38,13 @@ def chained_gradients(chain: Chain, x: np.ndarray, y: np.ndarray, algorithm: str
 def compare(chain: Chain, x: np.ndarray, y: np.ndarray, beta: float, estimator: str = "centred",
             training: bool = True) -> list[TensorAgreement]:
     """Per-tensor agreement of EP (strength ``beta``) with ID on the batch (x, y)."""
-    saved = [block.nudge for block in chain.analog_blocks]
+    saved = [block.nudge for block in chain.energy_blocks]
     chain.forward(x, training=training)
     try:
         exact = chained_gradients(chain, x, y, "id", beta, estimator)
         ep = chained_gradients(chain, x, y, "ep", beta, estimator)
     finally:
-        for block, nudge in zip(chain.analog_blocks, saved):
+        for block, nudge in zip(chain.energy_blocks, saved):
             block.nudge = nudge
     rows = []
     for name, g_ep, g_id in zip(chain.parameter_names(), ep, exact):

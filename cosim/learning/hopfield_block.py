@@ -13,10 +13,10 @@ import numpy as np
 
 from cosim.analog.hopfield import HopfieldBlock
 from cosim.errors import ParameterError
-from cosim.learning.blocks import NudgeSettings
+from cosim.learning.blocks import NudgeSettings, SolveStatistics
 
 
-class HopfieldChainBlock:
+class HopfieldChainBlock(SolveStatistics):
     """A :class:`HopfieldBlock` trained by EP (or by implicit differentiation, the reference)."""
 
     kind = "hopfield"
@@ -31,19 +31,6 @@ class HopfieldChainBlock:
         self._grads: list[np.ndarray] = [np.zeros_like(p) for p in self.parameters]
         self._input_shape: tuple | None = None
         self.reset_counters()
-
-    # ------------------------------------------------------------------ solve statistics
-    def reset_counters(self) -> None:
-        """Zero the solve statistics (free relaxations, their sweeps or steps, unconverged solves)."""
-        self.free_solves = self.free_sweeps = self.unconverged = 0
-
-    @property
-    def mean_free_sweeps(self) -> float:
-        """Mean gradient evaluations (sweeps or time steps) per free relaxation."""
-        return self.free_sweeps / max(self.free_solves, 1)
-
-    def _count(self, *states) -> None:
-        self.unconverged += sum(not s.info.converged for s in states if s is not None)
 
     # ------------------------------------------------------------------ parameters
     @property
@@ -77,9 +64,7 @@ class HopfieldChainBlock:
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         self._input_shape = x.shape[1:]
         output = self.block.forward(x.reshape(x.shape[0], -1))
-        self.free_solves += 1
-        self.free_sweeps += self.block.free.info.sweeps
-        self._count(self.block.free)
+        self._count_free(self.block.free)
         return output
 
     def backward(self, grad: np.ndarray) -> np.ndarray:

@@ -87,7 +87,7 @@ class Trainer:
         data, chain = self.dataset, self.chain
         start = time.perf_counter()
         loss_sum = correct = seen = 0.0
-        for block in chain.analog_blocks:
+        for block in chain.energy_blocks:
             block.reset_counters()
         batches = iterate_batches(data.train_x, data.train_y, self.batch_size, self.rng, drop_last=True)
         bar = tqdm(batches, total=self.steps_per_epoch, desc=f"epoch {epoch + 1}/{epochs}", unit="batch",
@@ -111,7 +111,7 @@ class Trainer:
         if self.evaluate_every_epoch or epoch + 1 == epochs:
             with self.outside_training():
                 test_loss, test_accuracy = evaluate(chain, data.test_x, data.test_y, self.test_batch_size)
-        analog = chain.analog_blocks
+        analog = chain.energy_blocks
         self.history.append(
             train_loss=loss_sum / seen, train_accuracy=correct / seen, test_loss=test_loss,
             test_accuracy=test_accuracy, epoch_seconds=seconds,
