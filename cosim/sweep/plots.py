@@ -87,8 +87,11 @@ def heatmap(mean: np.ndarray, axes: list[tuple[str, list[Any]]], label: str, pat
 
 
 def scatter(x: np.ndarray, y: np.ndarray, colour: np.ndarray, colour_label: str, colour_values: list[Any],
-            xlabel: str, ylabel: str, path: Path, title: str = "", logx: bool = True) -> None:
-    """Every finished run as a dot, coloured by its position on the first axis (``colour``: an index)."""
+            xlabel: str, ylabel: str, path: Path, title: str = "", logx: bool | None = None) -> None:
+    """Every finished run as a dot, coloured by its position on the first axis (``colour``: an index);
+    ``logx`` None: a log x axis when x spans more than a decade."""
+    if logx is None:
+        logx = bool(len(x)) and x.min() > 0 and x.max() > 10 * x.min()
     fig, ax = plt.subplots(figsize=(6, 4))
     cmap = plt.get_cmap("viridis", max(len(colour_values), 2))
     for index, value in enumerate(colour_values):
