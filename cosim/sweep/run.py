@@ -110,6 +110,11 @@ def run_serial(points: list[Point], out: Path, report: Report, tick: Callable[[i
         report(point, run_point(point.config_yaml, str(point_dir(out, point))))
 
 
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the platform has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 @contextlib.contextmanager
 def dask_client(workers: int | None, scheduler: str | None, processes: bool = True) -> Iterator:
     """A Dask client: connected to ``scheduler`` (an address), or to a new LocalCluster of ``workers``
@@ -124,7 +129,7 @@ def dask_client(workers: int | None, scheduler: str | None, processes: bool = Tr
     environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **THREAD_ENV}
     settings = {**LOCAL_CLUSTER_CONFIG, "distributed.nanny.pre-spawn-environ": environ}
     with dask.config.set(settings):
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=processes,
+        cluster = LocalCluster(n_workers=workers or available_cores(), threads_per_worker=1, processes=processes,
                                dashboard_address=None, **({"env": THREAD_ENV} if processes else {}))
         with cluster, Client(cluster) as client:
             yield client
