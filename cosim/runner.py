@@ -147,6 +147,9 @@ def _save(trainer: Trainer, out: Path, config_yaml: str) -> None:
 
 def _restore(trainer: Trainer, path: Path, config_yaml: str) -> None:
     saved_config, arrays, meta = load_checkpoint(path)
+    if "chip" not in meta:
+        raise CosimError(f"{path} was written by an older cosim that did not checkpoint the chip; run without "
+                         "--resume to start over")
     if saved_config != config_yaml:
         raise CosimError(f"{path} was written by a run with a different config; use another --out directory, "
                          "or run without --resume to start over")
