@@ -120,11 +120,11 @@ def _save(trainer: Trainer, out: Path, config_yaml: str) -> None:
     chain = trainer.chain
     agreement = gradient_agreement(trainer)  # before the checkpoint: it draws device read noise
     metrics = {k: np.asarray(v) for k, v in trainer.history.metrics.items()}
-    state = {k: np.array(v) for k, v in chain.state().items()}
+    state = chain.state()  # views: written straight to the file, no copies of large crossbars
     chip_scalars, chip_arrays = trainer.chip.state()
     meta = {"epochs_done": trainer.history.epochs, "rng": trainer.rng.bit_generator.state, "chip": chip_scalars}
     save_checkpoint(out / CHECKPOINT, config_yaml,
-                    {"model": state, "optimizer": trainer.optimizer.state_dict(), "metrics": metrics,
+                    {"model": state, "optimizer": trainer.optimizer.state_dict(copy=False), "metrics": metrics,
                      "chip": chip_arrays}, meta)
     parameters = {}
     for index, block in enumerate(chain.blocks):

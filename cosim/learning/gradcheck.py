@@ -27,12 +27,13 @@ class TensorAgreement:
 
 
 def chained_gradients(chain: Chain, x: np.ndarray, y: np.ndarray, algorithm: str, beta: float,
-                      estimator: str) -> list[np.ndarray]:
-    """Parameter gradients of the last forward pass's loss with every analog block on ``algorithm``."""
+                      estimator: str, copy: bool = True) -> list[np.ndarray]:
+    """Parameter gradients of the last forward pass's loss with every energy block on ``algorithm``
+    (copies, in the parameters' dtype; ``copy=False`` returns the blocks' own buffers)."""
     for block in chain.energy_blocks:
         block.nudge = NudgeSettings(algorithm, estimator, beta)
     chain.backward(chain.last_output, y)
-    return [np.array(g, dtype=np.float64) for group in chain.gradients() for g in group]
+    return [np.array(g) if copy else g for group in chain.gradients() for g in group]
 
 
 def compare(chain: Chain, x: np.ndarray, y: np.ndarray, beta: float, estimator: str = "centred",
@@ -42,17 +43,28 @@ def compare(chain: Chain, x: np.ndarray, y: np.ndarray, beta: float, estimator: 
     chain.forward(x, training=training)
     try:
         exact = chained_gradients(chain, x, y, "id", beta, estimator)
-        ep = chained_gradients(chain, x, y, "ep", beta, estimator)
+        ep = chained_gradients(chain, x, y, "ep", beta, estimator, copy=False)
     finally:
         for block, nudge in zip(chain.energy_blocks, saved):
             block.nudge = nudge
-    rows = []
-    for name, g_ep, g_id in zip(chain.parameter_names(), ep, exact):
-        n_ep, n_id = float(np.linalg.norm(g_ep)), float(np.linalg.norm(g_id))
-        cosine = float(g_ep.ravel() @ g_id.ravel() / (n_ep * n_id)) if n_ep and n_id else float(n_ep == n_id)
-        error = float(np.linalg.norm(g_ep - g_id) / n_id) if n_id else float(n_ep)
-        rows.append(TensorAgreement(name, cosine, error, n_ep, n_id))
-    return rows
+    return [agreement(name, g_ep, g_id) for name, g_ep, g_id in zip(chain.parameter_names(), ep, exact)]
+
+
+def agreement(name: str, g_ep: np.ndarray, g_id: np.ndarray, chunk: int = 1 << 20) -> TensorAgreement:
+    """Cosine and relative error of two gradients, accumulated in float64 chunk by chunk (no
+    crossbar-sized temporaries)."""
+    a, b = g_ep.reshape(-1), g_id.reshape(-1)
+    dot = norm_a = norm_b = distance = 0.0
+    for start in range(0, a.size, chunk):
+        ca, cb = a[start:start + chunk].astype(np.float64), b[start:start + chunk].astype(np.float64)
+        dot += float(ca @ cb)
+        norm_a += float(ca @ ca)
+        norm_b += float(cb @ cb)
+        distance += float((ca - cb) @ (ca - cb))
+    n_ep, n_id = np.sqrt(norm_a), np.sqrt(norm_b)
+    cosine = dot / (n_ep * n_id) if n_ep and n_id else float(n_ep == n_id)
+    error = np.sqrt(distance) / n_id if n_id else n_ep
+    return TensorAgreement(name, float(cosine), float(error), float(n_ep), float(n_id))
 
 
 #: a tensor whose exact gradient norm is below this fraction of the largest one has a structurally zero

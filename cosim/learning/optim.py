@@ -145,13 +145,14 @@ class Optimizer:
                 if np.shape(g) != p.shape:
                     raise ParameterError(f"gradient of group {gi}, param {pi} has shape {np.shape(g)}, param {p.shape}")
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Flat copy of the optimiser state: ``lr``, ``steps`` and ``<buffer>.<group>.<param>`` arrays."""
+    def state_dict(self, copy: bool = True) -> dict[str, np.ndarray]:
+        """Flat copy of the optimiser state: ``lr``, ``steps`` and ``<buffer>.<group>.<param>`` arrays
+        (``copy=False``: the live buffers, e.g. to write a checkpoint without doubling the memory)."""
         state = {"lr": np.array(self.lr), "steps": np.array(self.steps)}
         for name, per_group in self.state.items():
             for gi, buffers in enumerate(per_group):
                 for pi, buf in enumerate(buffers):
-                    state[f"{name}.{gi}.{pi}"] = buf.copy()
+                    state[f"{name}.{gi}.{pi}"] = buf.copy() if copy else buf
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
