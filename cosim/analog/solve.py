@@ -155,7 +155,7 @@ class BCDSolver:
         terms = self._primal_terms(batch, nudge)
         layers = [drive.input_voltages] + self._initial_voltages(batch, terms, init)
         info = self._sweep(drive.product, terms, layers, self.tol, diode=net.diode)
-        self._check(info, "relaxation")
+        self._check(info, "relaxation", self.tol)
         return Equilibrium(layers, info, nudge, net.conductances)
 
     def drive_from_voltages(self, input_voltages: np.ndarray) -> InputDrive:
@@ -180,7 +180,7 @@ class BCDSolver:
         if net.dtype == np.float32:
             tol = max(tol, 1e-6)
         info = self._sweep(np.zeros_like(lam[1]), terms, lam, tol, diode=None)
-        self._check(info, "adjoint solve")
+        self._check(info, "adjoint solve", tol)
         return lam
 
     # ------------------------------------------------------------------ solve set-up
@@ -283,11 +283,11 @@ class BCDSolver:
                 return SolveInfo(sweep, residual, True)
         return SolveInfo(self.max_sweeps, residual, False)
 
-    def _check(self, info: SolveInfo, what: str) -> None:
+    def _check(self, info: SolveInfo, what: str, tol: float) -> None:
         if info.converged:
             return
         message = (f"{what} did not converge: relative max |dv| = {info.residual:.3g} after {info.sweeps} "
-                   f"sweeps (tol {self.tol:.3g}); raise max_sweeps or loosen tol")
+                   f"sweeps (tol {tol:.3g}); raise max_sweeps or loosen tol")
         if self.on_unconverged == "raise":
             raise ConvergenceError(message)
         warnings.warn(message, ConvergenceWarning, stacklevel=3)
