@@ -113,3 +113,15 @@ def test_one_pass_installation_equals_numpy_and_rejects_bad_values():
     theta[0][0, 0] = -1.0
     with pytest.raises(Exception, match="negative"):
         network.set_conductances(theta, scale=1e-5)
+
+
+def test_crossbar_power_from_the_solve_equals_the_direct_sum():
+    from cosim.analog.observables import crossbar_power
+
+    block = make_block(CASES[2])  # amplified
+    block.forward(make_inputs(block.network, 3))
+    layers, net = block.free.layers, block.network
+    direct = np.array([[(w * (net.amplifiers[l].forward_gain * layers[l][b][:, None] - layers[l + 1][b][None, :]) ** 2).sum()
+                        for l, w in enumerate(net.conductances)] for b in range(3)])
+    np.testing.assert_allclose(crossbar_power(net, layers, block.free.input_product), direct, rtol=1e-10)
+    np.testing.assert_allclose(crossbar_power(net, layers), direct, rtol=1e-10)

@@ -252,6 +252,7 @@ class ResistiveNetwork:
             row_sums.append(rows)
             column_sums.append(columns)
         self.conductances = tuple(installed)
+        self.row_sums, self.column_sums = tuple(row_sums), tuple(column_sums)  # of each crossbar, S (float64)
         self.self_conductances = self._self_conductances(row_sums, column_sums)
         for m, d in enumerate(self.self_conductances, start=1):
             if not (d > 0).all():

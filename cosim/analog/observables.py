@@ -99,12 +99,17 @@ def _diode_cocontent(network: ResistiveNetwork, layers) -> np.ndarray:
     return e
 
 
-def crossbar_power(network: ResistiveNetwork, layers) -> np.ndarray:
-    """Power dissipated in every crossbar, sum g (A v_i - v_j)^2, per sample: (B, L) watts."""
+def crossbar_power(network: ResistiveNetwork, layers, input_product=None) -> np.ndarray:
+    """Power dissipated in every crossbar, sum g (A v_i - v_j)^2, per sample: (B, L) watts.
+
+    Expanded as A^2 sum_i v_i^2 r_i + sum_j v_j^2 c_j - 2 A sum_j (v_lo W)_j v_j with the crossbars'
+    row and column sums r, c; ``input_product`` (V_0 W[0], known from the solve) saves the largest GEMM.
+    """
     power = np.empty((layers[0].shape[0], network.n_layers))
     for l, w in enumerate(network.conductances):
         a = network.amplifiers[l].forward_gain
         lo, hi = layers[l], layers[l + 1]
-        power[:, l] = (a * a * (lo * lo) @ w.sum(axis=1) + (hi * hi) @ w.sum(axis=0)
-                       - 2.0 * a * np.einsum("bj,bj->b", lo @ w, hi))
+        product = input_product if l == 0 and input_product is not None else lo @ w
+        power[:, l] = (a * a * (lo * lo) @ network.row_sums[l] + (hi * hi) @ network.column_sums[l]
+                       - 2.0 * a * np.einsum("bj,bj->b", product, hi))
     return power

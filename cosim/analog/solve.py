@@ -80,6 +80,8 @@ class Equilibrium:
     nudge: Nudge | None = None
     #: the crossbars the solve saw (device read noise may change them from one solve to the next)
     conductances: tuple | None = None
+    #: V_0 W[0], the input drive the solve used (shared by the phases of a batch; not a copy)
+    input_product: np.ndarray | None = None
 
     @property
     def output(self) -> np.ndarray:
@@ -156,7 +158,7 @@ class BCDSolver:
         layers = [drive.input_voltages] + self._initial_voltages(batch, terms, init)
         info = self._sweep(drive.product, terms, layers, self.tol, diode=net.diode)
         self._check(info, "relaxation", self.tol)
-        return Equilibrium(layers, info, nudge, net.conductances)
+        return Equilibrium(layers, info, nudge, net.conductances, drive.product)
 
     def drive_from_voltages(self, input_voltages: np.ndarray) -> InputDrive:
         net = self.network

@@ -102,7 +102,7 @@ class Tile:
     def after_solve(self, network: ResistiveNetwork, state: Equilibrium) -> None:
         """Book the crossbars' dissipated energy over the phase's settling time."""
         settle = self.settling_time(network)
-        power = crossbar_power(network, state.layers).sum()
+        power = crossbar_power(network, state.layers, state.input_product).sum()
         self.ledger.add("crossbar", phase_of(state), power * settle, settle)
 
     def measure_pair(self, network: ResistiveNetwork, a: Equilibrium, b: Equilibrium) -> tuple[Reading, Reading]:
