@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from cosim.analog.gradients import (BlockGradients, Reading, ep_gradients, ep_phase_pair, exact_readings,
-                                    implicit_gradients)
+                                    implicit_gradients, nudged_phases)
 from cosim.analog.network import ResistiveNetwork
 from cosim.analog.solve import BCDSolver, Equilibrium, InputDrive, Nudge
 from cosim.errors import ParameterError
@@ -79,11 +79,8 @@ class ResistiveBlock:
                      conductance_unit: float = 1.0, out=None) -> BlockGradients:
         """EP gradients of the loss whose output gradient is ``error`` (or squared error to ``target``);
         conductance gradients per ``conductance_unit`` siemens, into the arrays of ``out`` if given."""
-        if not beta > 0:
-            raise ParameterError(f"EP nudge strength beta must be positive, got {beta!r}")
         free = self._require_free()
-        plus = self.nudged(beta, error, target) if estimator in ("centred", "positive") else None
-        minus = self.nudged(-beta, error, target) if estimator in ("centred", "negative") else None
+        plus, minus = nudged_phases(self.nudged, beta, estimator, error, target)
         self.phases = {"plus": plus, "minus": minus}
         a, b = ep_phase_pair(estimator, free, plus, minus)
         return ep_gradients(self.network, *self.readout.measure_pair(self.network, a, b), conductance_unit, out)

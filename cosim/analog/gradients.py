@@ -128,6 +128,16 @@ def ep_gradients(network: ResistiveNetwork, reading_a: Reading, reading_b: Readi
     return BlockGradients(conductances, biases, inputs)
 
 
+def nudged_phases(nudged, beta: float, estimator: str, error=None, target=None):
+    """(plus, minus): the nudged equilibria an EP estimator needs, each from ``nudged(beta, error,
+    target)``; None for a phase the estimator does not use."""
+    if not beta > 0:
+        raise ParameterError(f"EP nudge strength beta must be positive, got {beta!r}")
+    plus = nudged(beta, error, target) if estimator in ("centred", "positive") else None
+    minus = nudged(-beta, error, target) if estimator in ("centred", "negative") else None
+    return plus, minus
+
+
 def ep_phase_pair(estimator: str, free, plus, minus):
     """The two phases an EP estimator compares: centred (+, -), positive (+, free), negative (free, -)."""
     pairs = {"centred": (plus, minus), "positive": (plus, free), "negative": (free, minus)}

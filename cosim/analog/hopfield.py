@@ -39,7 +39,7 @@ import numpy as np
 
 from cosim.analog import kernels
 from cosim.analog.dynamics import GradientFlow, Momentum, check_convergence
-from cosim.analog.gradients import ep_phase_pair
+from cosim.analog.gradients import ep_phase_pair, nudged_phases
 from cosim.analog.solve import ConvergenceWarning, Equilibrium, Nudge, SolveInfo
 from cosim.errors import ParameterError
 
@@ -301,8 +301,8 @@ class HopfieldSolver:
                         noise = dynamics.rng.standard_normal(state[m - 1].shape).astype(self.network.dtype)
                         source = source + dynamics.noise_sigma * t.den * noise
                     has_above = above is not None
-                    ds, _ = kernels.ideal_layer_update(below, 1.0, above if has_above else below, 1.0, has_above,
-                                                       source, t.den, t.lo, t.hi, state[m - 1])
+                    ds, _ = kernels.layer_update(below, 1.0, above if has_above else below, 1.0, has_above,
+                                                 source, t.den, t.lo, t.hi, 0.0, 1.0, state[m - 1])
                     max_ds = max(max_ds, ds)
             residual = max_ds
             if residual <= self.tol or (plateau is not None and plateau.settled(residual)):
@@ -423,11 +423,8 @@ class HopfieldBlock:
 
     def ep_gradients(self, beta: float, error=None, target=None, estimator: str = "centred") -> HopfieldGradients:
         """EP gradients of the loss whose output gradient is ``error`` (or squared error to ``target``)."""
-        if not beta > 0:
-            raise ParameterError(f"EP nudge strength beta must be positive, got {beta!r}")
         free = self._require_free()
-        plus = self.nudged(beta, error, target) if estimator in ("centred", "positive") else None
-        minus = self.nudged(-beta, error, target) if estimator in ("centred", "negative") else None
+        plus, minus = nudged_phases(self.nudged, beta, estimator, error, target)
         self.phases = {"plus": plus, "minus": minus}
         return hopfield_ep_gradients(self.network, *ep_phase_pair(estimator, free, plus, minus))
 

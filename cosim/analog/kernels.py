@@ -24,32 +24,6 @@ def _row(array, b):
 
 
 @numba.njit(cache=True, nogil=True)
-def ideal_layer_update(below, a, above, kappa, has_above, source, den, lo, hi, v):
-    """Exact minimisation over one layer with ideal diodes: v = clip(currents / den, lo, hi)."""
-    batch, n = v.shape
-    max_dv = 0.0
-    max_v = 0.0
-    for b in range(batch):
-        rs, rd, rl, rh = _row(source, b), _row(den, b), _row(lo, b), _row(hi, b)
-        for i in range(n):
-            current = a * below[b, i] + source[rs, i]
-            if has_above:
-                current += kappa * above[b, i]
-            new = current / den[rd, i]
-            if new < lo[rl, i]:
-                new = lo[rl, i]
-            elif new > hi[rh, i]:
-                new = hi[rh, i]
-            dv = abs(new - v[b, i])
-            if dv > max_dv:
-                max_dv = dv
-            if abs(new) > max_v:
-                max_v = abs(new)
-            v[b, i] = new
-    return max_dv, max_v
-
-
-@numba.njit(cache=True, nogil=True)
 def _shockley_kcl(x, den, current, lo, hi, i_s, nvt):
     """f(x) = den x - current - i_lower(x) + i_upper(x) and f'(x); f is increasing in x."""
     f = den * x - current
@@ -98,8 +72,10 @@ def solve_shockley_node(current, den, lo, hi, i_s, nvt, guess):
 
 
 @numba.njit(cache=True, nogil=True)
-def shockley_layer_update(below, a, above, kappa, has_above, source, den, lo, hi, i_s, nvt, v):
-    """Exact minimisation over one layer with Shockley diodes (one scalar monotone equation per node)."""
+def layer_update(below, a, above, kappa, has_above, source, den, lo, hi, i_s, nvt, v):
+    """Exact minimisation over one layer: with ideal diodes (``i_s = 0``) v = clip(currents / den, lo, hi);
+    with Shockley diodes (saturation current ``i_s`` > 0, n V_T = ``nvt``) one scalar monotone equation
+    per node, solved by :func:`solve_shockley_node`."""
     batch, n = v.shape
     max_dv = 0.0
     max_v = 0.0
@@ -109,7 +85,14 @@ def shockley_layer_update(below, a, above, kappa, has_above, source, den, lo, hi
             current = a * below[b, i] + source[rs, i]
             if has_above:
                 current += kappa * above[b, i]
-            new = solve_shockley_node(current, den[rd, i], lo[rl, i], hi[rh, i], i_s, nvt, v[b, i])
+            if i_s > 0.0:
+                new = solve_shockley_node(current, den[rd, i], lo[rl, i], hi[rh, i], i_s, nvt, v[b, i])
+            else:
+                new = current / den[rd, i]
+                if new < lo[rl, i]:
+                    new = lo[rl, i]
+                elif new > hi[rh, i]:
+                    new = hi[rh, i]
             dv = abs(new - v[b, i])
             if dv > max_dv:
                 max_dv = dv

@@ -272,13 +272,9 @@ class BCDSolver:
                 a = net.amplifiers[m - 1].forward_gain
                 kappa = net.amplifiers[m].backward_gain if has_above else 0.0
                 up = above[m] if has_above else below[m]
-                if shockley and m < n_layers:
-                    dv, vmax = kernels.shockley_layer_update(
-                        below[m], a, up, kappa, has_above, t.source, t.den, t.lo, t.hi,
-                        diode.saturation_current, diode.slope_voltage, layers[m])
-                else:
-                    dv, vmax = kernels.ideal_layer_update(
-                        below[m], a, up, kappa, has_above, t.source, t.den, t.lo, t.hi, layers[m])
+                i_s, nvt = (diode.saturation_current, diode.slope_voltage) if shockley and m < n_layers else (0.0, 1.0)
+                dv, vmax = kernels.layer_update(below[m], a, up, kappa, has_above, t.source, t.den, t.lo, t.hi,
+                                                i_s, nvt, layers[m])
                 max_dv, max_v = max(max_dv, dv), max(max_v, vmax)
             residual = max_dv / max(max_v, _TINY)
             if residual <= tol:
