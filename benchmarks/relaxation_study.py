@@ -311,11 +311,11 @@ def figure(blocks: list[Block], training: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def train_hopfield_chains(samples: int) -> dict:
+def train_hopfield_chains(data_overrides: list[str]) -> dict:
     out = {}
     for kind in ("bcd", "rc", "momentum"):
-        trainer, seconds = trained_chain("fmnist_hopfield.yaml", [f"model.blocks.1.relaxation.kind={kind}",
-                                                                  f"data.n_train={samples}"])
+        trainer, seconds = trained_chain("fmnist_hopfield.yaml",
+                                         [f"model.blocks.1.relaxation.kind={kind}", *data_overrides])
         metrics = trainer.history.metrics
         out[kind] = {"accuracy": metrics["test_accuracy"][-1], "seconds": seconds,
                      "evals": trainer.chain.blocks[1].mean_free_sweeps, "trainer": trainer}
@@ -328,12 +328,15 @@ def main() -> None:
     parser.add_argument("--figure", default=str(ROOT / "docs" / "relaxation.png"))
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    networks, inputs = (3, 4) if args.quick else (8, 8)
-    samples, test = (3000, 500) if args.quick else (60000, 2000)
+    networks, inputs = (2, 2) if args.quick else (8, 8)
+    samples, test = (1000, 200) if args.quick else (60000, 2000)
+    # the quick smoke run also evaluates on a small test set; the full run on the whole one
+    data = [f"data.n_train={samples}"] + ([f"data.n_test={test}"] if args.quick else [])
     start = time.perf_counter()
     with threadpool_limits(limits=args.threads, user_api="blas"):
-        training = train_hopfield_chains(samples)
-        resistive_trainer, _ = trained_chain("default_ideal.yaml", [f"data.n_train={min(samples, 10000)}"])
+        training = train_hopfield_chains(data)
+        resistive_trainer, _ = trained_chain("default_ideal.yaml", [f"data.n_train={min(samples, 10000)}",
+                                                                    *data[1:]])
         blocks = [random_hopfield(1.0, networks, inputs), random_hopfield(2.0, networks, inputs),
                   trained_hopfield(training["bcd"]["trainer"], networks * inputs, test),
                   random_resistive(networks, inputs), trained_resistive(resistive_trainer, networks * inputs, test)]
@@ -343,7 +346,8 @@ def main() -> None:
             noisy_accuracy(block)
     print(table(blocks))
     print(accuracy_table(blocks))
-    print(f"\nfmnist_hopfield.yaml, one epoch on {samples} training samples (test accuracy on the full test set):\n")
+    test_set = f"{test} test samples" if args.quick else "the full test set"
+    print(f"\nfmnist_hopfield.yaml, one epoch on {samples} training samples (test accuracy on {test_set}):\n")
     print("| relaxation | test accuracy | mean gradient evaluations per free phase | training time |")
     print("|---|---|---|---|")
     for kind, r in training.items():
