@@ -123,6 +123,18 @@ def test_every_field_is_documented_and_only_declared_fields_are_required():
                         "TileOverrideConfig.tile", "TileOverrideConfig.set"}
 
 
+def test_every_number_has_physical_bounds_on_both_sides():
+    unbounded = []
+    for cls in _schema_classes(Config):
+        for name, (field, tp) in schema_fields(cls).items():
+            numeric = tp in (int, float) or set(getattr(tp, "__args__", ())) & {int, float}
+            meta = field.metadata
+            has_low, has_high = {"min", "exclusive_min"} & set(meta), {"max", "exclusive_max"} & set(meta)
+            if numeric and name != "schema_version" and not (has_low and has_high):
+                unbounded.append(f"{cls.__name__}.{name}")
+    assert not unbounded
+
+
 def _schema_classes(cls, seen=None):
     seen = [] if seen is None else seen
     if cls not in seen:
@@ -236,6 +248,16 @@ ERRORS = {
     "nan": ("training: {beta: .nan}", ["training.beta", "finite"]),
     "inf": ("solver: {tol: 1e400}", ["solver.tol", "finite"]),
     "huge-int-for-float": ("training: {beta: %d}" % 10**400, ["training.beta", "too large for a float"]),
+    # physical bounds: extreme but finite values name their key (issue 12, section 4)
+    "beta-1e308": ("training: {beta: 1e308}", ["training.beta", "must be > 0 and <= 10", "got 1e+308"]),
+    "beta-1e30": ("training: {beta: 1e30}", ["training.beta", "<= 10"]),
+    "full-scale-huge": ("chip: {tile: {input_dac: {full_scale: 1e308}}}", ["chip.tile.input_dac.full_scale", "<= 1000"]),
+    "full-scale-tiny": ("chip: {tile: {input_dac: {full_scale: 1e-300}}}",
+                        ["chip.tile.input_dac.full_scale", ">= 1e-12", "got 1e-300"]),
+    "input-scale-huge": (RESISTIVE % "input_scale: 1e308", ["model.blocks[0].input_scale", "<= 100"]),
+    "g-max-huge": ("chip: {tile: {device: {g_max_S: 1e308}}}", ["chip.tile.device.g_max_S", "<= 1.0"]),
+    "gain-huge": (DIGITAL % "[{op: gain_offset, gain: 1e30}]", ["model.blocks[0].ops[0].gain", "<= 1000000.0"]),
+    "n-train-huge": ("data: {n_train: 10000000000}", ["data.n_train", "<= 1000000", "got 10000000000"]),
     # cross-field checks
     "rails": (RESISTIVE % "lower_rail_V: 1, upper_rail_V: 0.5", ["blocks[0].upper_rail_V", "greater than lower_rail_V"]),
     "conductances": ("chip: {tile: {device: {g_min_S: 1e-3}}}", ["chip.tile.device.g_max_S", "greater than g_min_S"]),
@@ -243,6 +265,12 @@ ERRORS = {
     "tile-override-value": ("chip: {tiles: [{tile: 0, set: {node_adc.bits: 1}}]}",
                             ["chip.tiles[0].set.node_adc.bits", "must be >= 2"]),
     "tile-override-twice": ("chip: {tiles: [{tile: 0, set: {}}, {tile: 0, set: {}}]}", ["overridden twice"]),
+    "tile-override-no-tile": ("chip: {tiles: [{tile: 3, set: {}}]}", ["chip.tiles[0].tile", "tile 3 does not exist"]),
+    "tile-override-unmapped": ("chip: {mapping: [2], tiles: [{tile: 0, set: {}}]}",
+                               ["chip.tiles[0].tile", "tile 0 does not exist", "run on tile(s) 2"]),
+    "mapping-too-long": ("chip: {mapping: [0, 1]}", ["chip.mapping", "gives 2 tile id(s)", "1 resistive block(s)"]),
+    "mapping-too-short": (TWO_BLOCKS % "ideal" + "  mapping: [1]\n", ["chip.mapping", "gives 1 tile id(s)"]),
+    "mapping-duplicate": (TWO_BLOCKS % "ideal" + "  mapping: [1, 1]\n", ["chip.mapping[1]", "tile 1 is given twice"]),
     "gains-length": (RESISTIVE % "hidden: [4], amplifier_gains: [1]", ["blocks[0].amplifier_gains", "2 values; got 1"]),
     "hardtanh": (DIGITAL % "[{op: hardtanh, lo: 1, hi: 0}]", ["model.blocks[0].ops[0].hi", "greater than lo"]),
     "betas-length": ("training: {optimizer: {betas: [0.9]}}", ["training.optimizer.betas", "exactly 2"]),
@@ -256,6 +284,7 @@ ERRORS = {
     "bad-tag-empty": ("seed: !!float ''", ["invalid YAML"]),
     "bad-tag-bool": ("seed: !!bool maybe", ["invalid YAML"]),
     "bad-date": ("seed: 2001-13-45", ["invalid YAML"]),
+    "nul-byte": ("seed: 1\x00\n", ["invalid YAML", "control character U+0000 at character 8"]),
     "deep": ("[" * 3000, ["nested too deeply"]),
     "top-list": ("- 1\n- 2\n", ["top level must be a mapping", "got a list"]),
     "top-scalar": ("42", ["top level must be a mapping", "int 42"]),
@@ -326,6 +355,7 @@ BAD_OVERRIDES = {
     "unknown-key": (["sed=1"], ["sed: unknown key", "did you mean 'seed'"]),
     "unknown-nested": (["model.blokcs.0.hidden=[1]"], ["model.blokcs", "did you mean 'blocks'"]),
     "bad-value": (["training.beta=-1"], ["training.beta: must be > 0"]),
+    "huge-value": (["training.beta=1e30"], ["training.beta: must be > 0 and <= 10"]),
     "switch-kind": (["model.blocks.0.kind=digital"], ["model.blocks[0].hidden", "unknown key"]),
     "not-a-string": ([42], ["override 42"]),
     "string-not-list": ("seed=1", ["overrides must be a list of strings"]),
