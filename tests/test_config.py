@@ -207,7 +207,8 @@ def test_validate_config_checks_python_built_configs():
 
 # ------------------------------------------------------------------------------------------- errors
 
-TWO_BLOCKS = "model: {blocks: [{kind: resistive}, {kind: resistive}]}\nchip:\n  tiles:\n  - {tile: 0, set: {}}\n  - {tile: 1, set: {diode.model: %s}}\n"
+TWO_BLOCKS = ("model: {blocks: [{kind: resistive}, {kind: resistive}]}\n"
+              "chip:\n  tiles:\n  - {tile: 0, set: {}}\n  - {tile: 1, set: {diode.model: %s}}\n")
 DIGITAL = "model: {blocks: [{kind: digital, ops: %s}]}"
 RESISTIVE = "model: {blocks: [{kind: resistive, %s}]}"
 
@@ -225,7 +226,8 @@ ERRORS = {
         "model: {blocks: [{kind: resistve}]}",
         ["model.blocks[0].kind", "'resistve'", "did you mean 'resistive'", "valid kinds: digital, resistive"],
     ),
-    "missing-kind": ("model: {blocks: [{hidden: [3]}]}", ["model.blocks[0]", "missing key 'kind'", "digital, resistive"]),
+    "missing-kind": ("model: {blocks: [{hidden: [3]}]}",
+                     ["model.blocks[0]", "missing key 'kind'", "digital, resistive"]),
     "kind-not-a-string": ("model: {blocks: [{kind: [1]}]}", ["model.blocks[0].kind", "a list", "valid kinds"]),
     "block-not-a-mapping": ("model: {blocks: [3]}", ["model.blocks[0]", "expected a mapping with kind"]),
     "unknown-op": (DIGITAL % "[{op: relu}, {op: lin}]", ["model.blocks[0].ops[1].op", "'linear'", "valid ops: linear"]),
@@ -251,7 +253,8 @@ ERRORS = {
     # physical bounds: extreme but finite values name their key (issue 12, section 4)
     "beta-1e308": ("training: {beta: 1e308}", ["training.beta", "must be > 0 and <= 10", "got 1e+308"]),
     "beta-1e30": ("training: {beta: 1e30}", ["training.beta", "<= 10"]),
-    "full-scale-huge": ("chip: {tile: {input_dac: {full_scale: 1e308}}}", ["chip.tile.input_dac.full_scale", "<= 1000"]),
+    "full-scale-huge": ("chip: {tile: {input_dac: {full_scale: 1e308}}}",
+                        ["chip.tile.input_dac.full_scale", "<= 1000"]),
     "full-scale-tiny": ("chip: {tile: {input_dac: {full_scale: 1e-300}}}",
                         ["chip.tile.input_dac.full_scale", ">= 1e-12", "got 1e-300"]),
     "input-scale-huge": (RESISTIVE % "input_scale: 1e308", ["model.blocks[0].input_scale", "<= 100"]),
@@ -259,7 +262,8 @@ ERRORS = {
     "gain-huge": (DIGITAL % "[{op: gain_offset, gain: 1e30}]", ["model.blocks[0].ops[0].gain", "<= 1000000.0"]),
     "n-train-huge": ("data: {n_train: 10000000000}", ["data.n_train", "<= 1000000", "got 10000000000"]),
     # cross-field checks
-    "rails": (RESISTIVE % "lower_rail_V: 1, upper_rail_V: 0.5", ["blocks[0].upper_rail_V", "greater than lower_rail_V"]),
+    "rails": (RESISTIVE % "lower_rail_V: 1, upper_rail_V: 0.5",
+              ["blocks[0].upper_rail_V", "greater than lower_rail_V"]),
     "conductances": ("chip: {tile: {device: {g_min_S: 1e-3}}}", ["chip.tile.device.g_max_S", "greater than g_min_S"]),
     "tile-override-key": ("chip: {tiles: [{tile: 0, set: {adc.bits: 4}}]}", ["chip.tiles[0].set.adc", "not a section"]),
     "tile-override-value": ("chip: {tiles: [{tile: 0, set: {node_adc.bits: 1}}]}",

@@ -100,8 +100,8 @@ class DataConfig:
         "null: look in $COSIM_DATA/<name>/, then /usr/share/datasets/<name>/.",
     )
     n_train: Optional[int] = setting(
-        None, doc="Number of training samples, drawn at random from the seed; null: all of them.", min=1,
-        max=MAX_SAMPLES
+        None, doc="Number of training samples, drawn at random from the seed; null: all of them.",
+        min=1, max=MAX_SAMPLES
     )
     n_test: Optional[int] = setting(
         None, doc="Number of test samples, drawn at random from the seed; null: all of them.", min=1, max=MAX_SAMPLES
@@ -145,8 +145,8 @@ class _PoolOpConfig:
 
     op: str = setting("", doc="Selects this op.")
     kernel_size: int = setting(2, doc="Side of the square pooling window.", unit="px", min=1, max=MAX_PIXELS)
-    stride: Optional[int] = setting(None, doc="Step between windows; null: kernel_size.", unit="px", min=1,
-        max=MAX_PIXELS)
+    stride: Optional[int] = setting(None, doc="Step between windows; null: kernel_size.", unit="px",
+        min=1, max=MAX_PIXELS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -261,8 +261,8 @@ class DiodeConfig:
         1e-14, doc="Shockley reverse saturation current I_s. Silicon junctions: 1e-15 to 1e-9 A.", unit="A",
         min=1e-30, max=1e-3
     )
-    emission_coefficient: float = setting(1.0, doc="Shockley ideality factor n. Real junctions: 1 to 2.", min=0.5,
-        max=10)
+    emission_coefficient: float = setting(1.0, doc="Shockley ideality factor n. Real junctions: 1 to 2.",
+        min=0.5, max=10)
     temperature_K: float = setting(
         300.15, doc="Junction temperature (sets the thermal voltage kT/q).", unit="K", min=1, max=1000
     )
@@ -297,16 +297,16 @@ class RelaxationConfig:
     )
     restart: bool = setting(False, doc="Momentum: zero a sample's momentum whenever it points uphill.")
     bifurcation_steps: int = setting(
-        0, doc="Momentum, free phase: steps over which an extra confining term is annealed to zero; 0: off.", min=0,
-        max=MAX_STEPS
+        0, doc="Momentum, free phase: steps over which an extra confining term is annealed to zero; 0: off.",
+        min=0, max=MAX_STEPS
     )
     bifurcation_strength: float = setting(
         1.0, doc="Initial curvature of the confining term, in units of the largest curvature.", min=0, max=1e3
     )
     noise_sigma: float = setting(
         0.0, doc="Std of Gaussian noise added to every state at every update (V for resistive blocks, "
-        "state units for Hopfield blocks); a noisy relaxation has settled once its residual stops falling.", min=0,
-        max=MAX_RAIL_V,
+        "state units for Hopfield blocks); a noisy relaxation has settled once its residual stops falling.",
+        min=0, max=MAX_RAIL_V,
     )
     max_steps: int = setting(5000, doc="Cap on time steps of rc and momentum per relaxation.", min=1, max=MAX_STEPS)
 
@@ -322,8 +322,8 @@ class ResistiveBlockConfig:
     duplicate_inputs: bool = setting(
         True, doc="Feed each input as a pair (+x, -x) so crossbars with positive conductances reach negative weights."
     )
-    lower_rail_V: float = setting(0.0, doc="Lower diode rail of the hidden nodes.", unit="V", min=-MAX_RAIL_V,
-        max=MAX_RAIL_V)
+    lower_rail_V: float = setting(0.0, doc="Lower diode rail of the hidden nodes.", unit="V",
+        min=-MAX_RAIL_V, max=MAX_RAIL_V)
     upper_rail_V: float = setting(1.0, doc="Upper diode rail of the hidden nodes (greater than the lower).", unit="V",
         min=-MAX_RAIL_V, max=MAX_RAIL_V)
     bias_currents: bool = setting(True, doc="Add a trainable current source at every hidden and output node.")
@@ -468,13 +468,13 @@ class DeviceConfig:
     pulse_step: float = setting(
         0.001, doc="Nominal conductance change of one pulse, as a fraction of g_max_S - g_min_S.",
         exclusive_min=0, max=1)
-    pulse_step_spread: float = setting(0.0, doc="Device-to-device std of the pulse step (fraction of it).", min=0,
-        max=1)
+    pulse_step_spread: float = setting(0.0, doc="Device-to-device std of the pulse step (fraction of it).",
+        min=0, max=1)
     asymmetry: float = setting(
         0.0, doc="Up steps are (1 + asymmetry/2), down steps (1 - asymmetry/2) times the nominal step.",
         exclusive_min=-2, exclusive_max=2)
-    write_energy_J: float = setting(1e-12, doc="Energy of one device write (one pulse when pulsed).", unit="J", min=0,
-        max=MAX_ENERGY_J)
+    write_energy_J: float = setting(1e-12, doc="Energy of one device write (one pulse when pulsed).", unit="J",
+        min=0, max=MAX_ENERGY_J)
 
     def validate(self, path: str) -> None:
         _require(self.g_min_S < self.g_max_S, path, "g_max_S",
@@ -494,11 +494,11 @@ class ConverterConfig:
     full_scale: float = setting(
         1.0, doc="Fixed range: V for voltage converters, A for current converters (from pV / pA to kV / kA).",
         min=MIN_FULL_SCALE, max=MAX_FULL_SCALE)
-    margin: float = setting(1.0, doc="Calibrated range / the range of values in the calibration batch.", min=0.01,
-        max=100)
+    margin: float = setting(1.0, doc="Calibrated range / the range of values in the calibration batch.",
+        min=0.01, max=100)
     recalibrate_every: int = setting(
-        10, doc="Calibrated range: batches between calibrations (0: calibrate on the first batch only).", min=0,
-        max=MAX_STEPS)
+        10, doc="Calibrated range: batches between calibrations (0: calibrate on the first batch only).",
+        min=0, max=MAX_STEPS)
     noise_lsb: float = setting(0.0, doc="Input-referred Gaussian noise (std).", unit="LSB", min=0, max=MAX_LSB)
     offset_lsb: float = setting(0.0, doc="Input-referred offset.", unit="LSB", min=-MAX_LSB, max=MAX_LSB)
     energy_per_step_J: float = setting(
@@ -517,18 +517,18 @@ class BufferConfig:
     """An SRAM buffer: capacity and energy per byte moved."""
 
     capacity_bytes: int = setting(262144, doc="Capacity.", unit="B", min=1, max=2**40)
-    read_energy_J_per_byte: float = setting(1.25e-12, doc="Energy to read one byte.", unit="J/B", min=0,
-        max=MAX_ENERGY_J)
-    write_energy_J_per_byte: float = setting(1.25e-12, doc="Energy to write one byte.", unit="J/B", min=0,
-        max=MAX_ENERGY_J)
+    read_energy_J_per_byte: float = setting(1.25e-12, doc="Energy to read one byte.", unit="J/B",
+        min=0, max=MAX_ENERGY_J)
+    write_energy_J_per_byte: float = setting(1.25e-12, doc="Energy to write one byte.", unit="J/B",
+        min=0, max=MAX_ENERGY_J)
 
 
 @dataclass(frozen=True, kw_only=True)
 class DigitalProcessorConfig:
     """A tile's digital processor: runs the digital blocks and the gradient arithmetic of EP."""
 
-    mac_energy_J: float = setting(4.6e-12, doc="Energy of one multiply-accumulate (float32, 45 nm).", unit="J", min=0,
-        max=MAX_ENERGY_J)
+    mac_energy_J: float = setting(4.6e-12, doc="Energy of one multiply-accumulate (float32, 45 nm).", unit="J",
+        min=0, max=MAX_ENERGY_J)
     macs_per_second: float = setting(1e11, doc="Sustained throughput.", unit="MAC/s", min=1, max=1e18)
 
 
@@ -536,8 +536,8 @@ class DigitalProcessorConfig:
 class TileConfig:
     """One tile: an analog processor (crossbars, diodes, converters), a digital processor and a buffer."""
 
-    rows: int = setting(1024, doc="Largest input side of a crossbar (input nodes, duplicates included).", min=1,
-        max=MAX_WIDTH)
+    rows: int = setting(1024, doc="Largest input side of a crossbar (input nodes, duplicates included).",
+        min=1, max=MAX_WIDTH)
     columns: int = setting(1024, doc="Largest output side of a crossbar (nodes of one layer).", min=1, max=MAX_WIDTH)
     device: DeviceConfig = section(DeviceConfig, doc="Conductance devices.")
     diode: DiodeConfig = section(DiodeConfig, doc="Hidden-node diodes.")
@@ -576,8 +576,8 @@ class TileOverrideConfig:
 class IOConfig:
     """Off-chip I/O (DRAM): samples and labels come in, nothing else leaves during training."""
 
-    energy_J_per_byte: float = setting(2e-10, doc="Energy per byte moved off chip.", unit="J/B", min=0,
-        max=MAX_ENERGY_J)
+    energy_J_per_byte: float = setting(2e-10, doc="Energy per byte moved off chip.", unit="J/B",
+        min=0, max=MAX_ENERGY_J)
     bytes_per_second: float = setting(1e10, doc="Bandwidth.", unit="B/s", min=1, max=1e15)
 
 
@@ -725,8 +725,8 @@ class Config:
     """The whole run: data, model, training, solver and chip."""
 
     schema_version: int = setting(SCHEMA_VERSION, doc="Version of this schema; written into every resolved config.")
-    seed: int = setting(0, doc="Seed of every random generator (data subsets, initial weights, noise).", min=0,
-        max=MAX_SEED)
+    seed: int = setting(0, doc="Seed of every random generator (data subsets, initial weights, noise).",
+        min=0, max=MAX_SEED)
     data: DataConfig = section(DataConfig, doc="Dataset and batching.")
     model: ModelConfig = section(ModelConfig, doc="Blocks of the model.")
     training: TrainingConfig = section(TrainingConfig, doc="Learning rule and loop.")
