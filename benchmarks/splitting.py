@@ -54,8 +54,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from cosim.config import load_config  # noqa: E402
-from cosim.config.loader import config_from_dict, to_dict  # noqa: E402
+from cosim.config import config_from_dict, load_config, to_dict  # noqa: E402
 from cosim.results import read_results  # noqa: E402
 from cosim.runner import RESULTS, run  # noqa: E402
 
@@ -69,7 +68,7 @@ RESTORE_OPS = [{"op": "batchnorm"}, {"op": "hardtanh"}]
 # ----------------------------------------------------------------------------------------- the splits
 def monolithic_block(model: dict) -> int:
     """Index of the one analog block of the base model."""
-    analog = [i for i, block in enumerate(model["blocks"]) if block["kind"] == "analog"]
+    analog = [i for i, block in enumerate(model["blocks"]) if block["kind"] == "resistive"]
     if len(analog) != 1:
         raise SystemExit(f"the base config must have exactly one analog block (the monolithic network); "
                          f"it has {len(analog)}")
@@ -142,7 +141,7 @@ def run_one(config, out: Path) -> dict:
         result = run(config, out, resume=False, progress=False)
     summary = result[0] if isinstance(result, tuple) else result
     metrics = read_results(out / RESULTS)["metrics"]
-    n_analog = sum(block.kind == "analog" for block in config.model.blocks)
+    n_analog = sum(block.kind == "resistive" for block in config.model.blocks)
     free_sweeps = float(np.mean(metrics["free_sweeps"]))
     return {
         "test_accuracy": float(summary["final_test_accuracy"]),

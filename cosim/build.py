@@ -15,7 +15,7 @@ from cosim.analog import Amplifier, BCDSolver, IdealDiode, ResistiveBlock, Resis
 from cosim.chip import Chip
 from cosim.analog.dynamics import GradientFlowSolver, MomentumSolver
 from cosim.analog.hopfield import HopfieldBlock, HopfieldNetwork, HopfieldSolver
-from cosim.config.schema import AnalogBlockConfig, Config, DigitalBlockConfig, HopfieldBlockConfig, RelaxationConfig
+from cosim.config.schema import ResistiveBlockConfig, Config, DigitalBlockConfig, HopfieldBlockConfig, RelaxationConfig
 from cosim.data import Dataset, load_dataset
 from cosim.digital.ops import make_op
 from cosim.errors import ConfigError, CosimError
@@ -87,7 +87,7 @@ def _digital_block(block_config: DigitalBlockConfig, shape: tuple, dtype: str, r
     return DigitalBlock(ops)
 
 
-def _analog_block(block_config: AnalogBlockConfig, shape: tuple, config: Config, chip: Chip, path: str,
+def _analog_block(block_config: ResistiveBlockConfig, shape: tuple, config: Config, chip: Chip, path: str,
                   rng) -> AnalogBlock:
     c = block_config
     analog_index = len(chip.tiles)
@@ -152,7 +152,7 @@ def _hopfield_block(c: HopfieldBlockConfig, shape: tuple, config: Config, index:
 
 def build_optimizer(config: Config, chain: Chain, steps_per_epoch: int) -> tuple[Optimizer, Schedule]:
     opt = config.training.optimizer
-    groups = chain.parameter_groups(opt.analog_lr_scale)
+    groups = chain.parameter_groups(opt.resistive_lr_scale)
     if opt.kind == "adam":
         optimizer = make_optimizer("adam", groups, lr=opt.lr, betas=tuple(opt.betas), weight_decay=opt.weight_decay)
     else:

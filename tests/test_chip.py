@@ -152,7 +152,7 @@ def test_capacity_and_mapping_errors_are_clear(overrides, message):
 def _leaf_keys(cls, path):
     import dataclasses
 
-    from cosim.config.loader import schema_fields, unwrap_optional
+    from cosim.config import schema_fields, unwrap_optional
 
     for name, (field, tp) in schema_fields(cls).items():
         inner = unwrap_optional(tp)

@@ -23,7 +23,7 @@ def test_run_writes_results_config_and_curves(tmp_path):
     assert run_cli("run", TINY, "--out", tmp_path, "--no-progress") == 0
     with h5py.File(tmp_path / "results.h5") as f:
         config = yaml.safe_load(f.attrs["config"])
-        assert config["training"]["epochs"] == 2 and config["schema_version"] == 1
+        assert config["training"]["epochs"] == 2 and config["schema_version"] == 2
         for name in ("train_loss", "train_accuracy", "test_accuracy"):
             assert f["metrics"][name].shape == (2,)
         accuracy, loss = f["metrics"]["test_accuracy"][()], f["metrics"]["train_loss"][()]

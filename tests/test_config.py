@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cosim.config import (
-    AnalogBlockConfig,
     Config,
     DataConfig,
     DigitalBlockConfig,
     LinearOpConfig,
     ModelConfig,
+    ResistiveBlockConfig,
     config_from_dict,
     config_hash,
     dump_config,
@@ -26,7 +26,7 @@ from cosim.config import (
     validate_config,
 )
 from cosim.config import reference, schema
-from cosim.config.loader import schema_fields
+from cosim.config import schema_fields
 from cosim.errors import ConfigError
 
 REFERENCE_DOC = Path(__file__).resolve().parents[1] / "docs" / "config-reference.md"
@@ -47,7 +47,7 @@ model:
     - {op: linear, out_features: 32}
     - {op: hardtanh, lo: 0, hi: 1}
     - {op: gain_offset, gain: 2, learnable: true}
-  - kind: analog
+  - kind: resistive
     hidden: [16, 8]
     amplifier_gains: [1, 2, 4]
     lower_rail_V: -0.5
@@ -55,6 +55,7 @@ training: {algorithm: id, optimizer: {kind: sgd, lr: 0.01}}
 solver: {tol: 1e-6, on_unconverged: raise}
 chip:
   tile: {diode: {model: shockley, temperature_K: 310}}
+  mapping: [1]
   tiles: [{tile: 1, set: {node_adc.ideal: false, node_adc.bits: 6}}]
 """
 
@@ -78,14 +79,14 @@ def raises_config_error(source, overrides=()) -> str:
 @pytest.mark.parametrize(
     ("key", "expected"),
     [
-        ("schema_version", 1),
+        ("schema_version", 2),
         ("seed", 0),
         ("data.dataset", "fashion-mnist"),
         ("data.path", None),
         ("data.batch_size", 32),
         ("data.test_batch_size", 256),
         ("model.dtype", "float32"),
-        ("model.blocks.0.kind", "analog"),
+        ("model.blocks.0.kind", "resistive"),
         ("model.blocks.0.hidden", [256]),
         ("chip.tile.diode.model", "ideal"),
         ("chip.tile.diode.saturation_current_A", 1e-14),
@@ -122,6 +123,18 @@ def test_every_field_is_documented_and_only_declared_fields_are_required():
                         "TileOverrideConfig.tile", "TileOverrideConfig.set"}
 
 
+def test_every_number_has_physical_bounds_on_both_sides():
+    unbounded = []
+    for cls in _schema_classes(Config):
+        for name, (field, tp) in schema_fields(cls).items():
+            numeric = tp in (int, float) or set(getattr(tp, "__args__", ())) & {int, float}
+            meta = field.metadata
+            has_low, has_high = {"min", "exclusive_min"} & set(meta), {"max", "exclusive_max"} & set(meta)
+            if numeric and name != "schema_version" and not (has_low and has_high):
+                unbounded.append(f"{cls.__name__}.{name}")
+    assert not unbounded
+
+
 def _schema_classes(cls, seen=None):
     seen = [] if seen is None else seen
     if cls not in seen:
@@ -155,7 +168,7 @@ def test_round_trip(text, overrides):
     assert load_config(dumped) == config
     assert dump_config(load_config(dumped)) == dumped
     assert config_hash(load_config(dumped)) == config_hash(config)
-    assert yaml.safe_load(dumped)["schema_version"] == 1
+    assert yaml.safe_load(dumped)["schema_version"] == schema.SCHEMA_VERSION
 
 
 def test_tricky_strings_stay_strings():
@@ -166,7 +179,7 @@ def test_tricky_strings_stay_strings():
 def test_dump_writes_every_default():
     dumped = yaml.safe_load(dump_config(Config()))
     assert dumped["chip"]["tile"]["diode"]["temperature_K"] == 300.15
-    assert dumped["data"]["path"] is None and dumped["schema_version"] == 1
+    assert dumped["data"]["path"] is None and dumped["schema_version"] == schema.SCHEMA_VERSION
 
 
 def test_hash_is_short_stable_and_content_sensitive():
@@ -177,16 +190,16 @@ def test_hash_is_short_stable_and_content_sensitive():
 
 def test_mixed_config_builds_typed_tree():
     config = load_config(MIXED)
-    digital, analog = config.model.blocks
-    assert isinstance(digital, DigitalBlockConfig) and isinstance(analog, AnalogBlockConfig)
+    digital, resistive = config.model.blocks
+    assert isinstance(digital, DigitalBlockConfig) and isinstance(resistive, ResistiveBlockConfig)
     assert [op.op for op in digital.ops][:2] == ["conv2d", "maxpool2d"]
     assert digital.ops[5] == LinearOpConfig(out_features=32)
-    assert analog.amplifier_gains == [1.0, 2.0, 4.0] and all(type(g) is float for g in analog.amplifier_gains)
+    assert resistive.amplifier_gains == [1.0, 2.0, 4.0] and all(type(g) is float for g in resistive.amplifier_gains)
     assert type(digital.ops[6].lo) is float and config.solver.tol == 1e-6  # ints become floats; 1e-6 is a float
 
 
 def test_validate_config_checks_python_built_configs():
-    bad = Config(model=ModelConfig(blocks=[AnalogBlockConfig(lower_rail_V=1.0, upper_rail_V=0.0)]))
+    bad = Config(model=ModelConfig(blocks=[ResistiveBlockConfig(lower_rail_V=1.0, upper_rail_V=0.0)]))
     with pytest.raises(ConfigError, match=r"model\.blocks\[0\]\.upper_rail_V"):
         validate_config(bad)
     assert validate_config(Config(data=DataConfig(batch_size=8))).data.batch_size == 8
@@ -194,14 +207,15 @@ def test_validate_config_checks_python_built_configs():
 
 # ------------------------------------------------------------------------------------------- errors
 
-TWO_BLOCKS = "chip:\n  tiles:\n  - {tile: 0, set: {}}\n  - {tile: 1, set: {diode.model: %s}}\n"
+TWO_BLOCKS = ("model: {blocks: [{kind: resistive}, {kind: resistive}]}\n"
+              "chip:\n  tiles:\n  - {tile: 0, set: {}}\n  - {tile: 1, set: {diode.model: %s}}\n")
 DIGITAL = "model: {blocks: [{kind: digital, ops: %s}]}"
-ANALOG = "model: {blocks: [{kind: analog, %s}]}"
+RESISTIVE = "model: {blocks: [{kind: resistive, %s}]}"
 
 ERRORS = {
     # unknown keys: the key path, the nearest valid key, the valid keys
     "unknown-top": ("sed: 1", ["sed: unknown key", "did you mean 'seed'", "valid top-level keys: schema_version"]),
-    "unknown-nested": (ANALOG % "hiden: [3]", ["model.blocks[0].hiden", "did you mean 'hidden'", "outputs"]),
+    "unknown-nested": (RESISTIVE % "hiden: [3]", ["model.blocks[0].hiden", "did you mean 'hidden'", "outputs"]),
     "unknown-non-string": ("1: 2", ["1: unknown key", "valid top-level keys"]),
     # choices
     "choice": (TWO_BLOCKS % "shockly", ["chip.tiles[1].set.diode.model", "did you mean 'shockley'", "ideal, shockley"]),
@@ -209,10 +223,11 @@ ERRORS = {
     "choice-wrong-type": ("model: {dtype: 32}", ["model.dtype", "got int 32"]),
     # tagged unions
     "unknown-kind": (
-        "model: {blocks: [{kind: analgo}]}",
-        ["model.blocks[0].kind", "'analgo'", "did you mean 'analog'", "valid kinds: digital, analog"],
+        "model: {blocks: [{kind: resistve}]}",
+        ["model.blocks[0].kind", "'resistve'", "did you mean 'resistive'", "valid kinds: digital, resistive"],
     ),
-    "missing-kind": ("model: {blocks: [{hidden: [3]}]}", ["model.blocks[0]", "missing key 'kind'", "digital, analog"]),
+    "missing-kind": ("model: {blocks: [{hidden: [3]}]}",
+                     ["model.blocks[0]", "missing key 'kind'", "digital, resistive"]),
     "kind-not-a-string": ("model: {blocks: [{kind: [1]}]}", ["model.blocks[0].kind", "a list", "valid kinds"]),
     "block-not-a-mapping": ("model: {blocks: [3]}", ["model.blocks[0]", "expected a mapping with kind"]),
     "unknown-op": (DIGITAL % "[{op: relu}, {op: lin}]", ["model.blocks[0].ops[1].op", "'linear'", "valid ops: linear"]),
@@ -225,29 +240,47 @@ ERRORS = {
     "float-for-int": ("training: {epochs: 1.5}", ["training.epochs", "expected int", "got float 1.5"]),
     "null-for-int": ("seed: null", ["seed", "expected int", "got null"]),
     "list-for-mapping": ("data: [1, 2]", ["data: expected a mapping with keys dataset", "got a list"]),
-    "mapping-for-list": (ANALOG % "hidden: {a: 1}", ["model.blocks[0].hidden", "expected list of int", "a mapping"]),
-    "string-for-bool": (ANALOG % "bias_currents: 'yes'", ["model.blocks[0].bias_currents", "expected bool"]),
+    "mapping-for-list": (RESISTIVE % "hidden: {a: 1}", ["model.blocks[0].hidden", "expected list of int", "a mapping"]),
+    "string-for-bool": (RESISTIVE % "bias_currents: 'yes'", ["model.blocks[0].bias_currents", "expected bool"]),
     # ranges
     "below-min": ("data: {batch_size: 0}", ["data.batch_size", "must be >= 1", "got 0"]),
-    "exclusive-min": ("chip: {tile: {diode: {saturation_current_A: 0}}}", ["diode.saturation_current_A", "must be > 0"]),
-    "list-item-range": (ANALOG % "hidden: [64, 0]", ["model.blocks[0].hidden[1]", "must be >= 1"]),
+    "exclusive-min": ("solver: {tol: 0}", ["solver.tol", "must be > 0"]),
+    "list-item-range": (RESISTIVE % "hidden: [64, 0]", ["model.blocks[0].hidden[1]", "must be >= 1"]),
     "exclusive-max": ("training: {optimizer: {betas: [0.9, 1]}}", ["training.optimizer.betas[1]", "< 1"]),
     "nan": ("training: {beta: .nan}", ["training.beta", "finite"]),
     "inf": ("solver: {tol: 1e400}", ["solver.tol", "finite"]),
     "huge-int-for-float": ("training: {beta: %d}" % 10**400, ["training.beta", "too large for a float"]),
+    # physical bounds: extreme but finite values name their key (issue 12, section 4)
+    "beta-1e308": ("training: {beta: 1e308}", ["training.beta", "must be > 0 and <= 10", "got 1e+308"]),
+    "beta-1e30": ("training: {beta: 1e30}", ["training.beta", "<= 10"]),
+    "full-scale-huge": ("chip: {tile: {input_dac: {full_scale: 1e308}}}",
+                        ["chip.tile.input_dac.full_scale", "<= 1000"]),
+    "full-scale-tiny": ("chip: {tile: {input_dac: {full_scale: 1e-300}}}",
+                        ["chip.tile.input_dac.full_scale", ">= 1e-12", "got 1e-300"]),
+    "input-scale-huge": (RESISTIVE % "input_scale: 1e308", ["model.blocks[0].input_scale", "<= 100"]),
+    "g-max-huge": ("chip: {tile: {device: {g_max_S: 1e308}}}", ["chip.tile.device.g_max_S", "<= 1.0"]),
+    "gain-huge": (DIGITAL % "[{op: gain_offset, gain: 1e30}]", ["model.blocks[0].ops[0].gain", "<= 1000000.0"]),
+    "n-train-huge": ("data: {n_train: 10000000000}", ["data.n_train", "<= 1000000", "got 10000000000"]),
     # cross-field checks
-    "rails": (ANALOG % "lower_rail_V: 1, upper_rail_V: 0.5", ["blocks[0].upper_rail_V", "greater than lower_rail_V"]),
+    "rails": (RESISTIVE % "lower_rail_V: 1, upper_rail_V: 0.5",
+              ["blocks[0].upper_rail_V", "greater than lower_rail_V"]),
     "conductances": ("chip: {tile: {device: {g_min_S: 1e-3}}}", ["chip.tile.device.g_max_S", "greater than g_min_S"]),
     "tile-override-key": ("chip: {tiles: [{tile: 0, set: {adc.bits: 4}}]}", ["chip.tiles[0].set.adc", "not a section"]),
     "tile-override-value": ("chip: {tiles: [{tile: 0, set: {node_adc.bits: 1}}]}",
                             ["chip.tiles[0].set.node_adc.bits", "must be >= 2"]),
     "tile-override-twice": ("chip: {tiles: [{tile: 0, set: {}}, {tile: 0, set: {}}]}", ["overridden twice"]),
-    "gains-length": (ANALOG % "hidden: [4], amplifier_gains: [1]", ["blocks[0].amplifier_gains", "2 values; got 1"]),
+    "tile-override-no-tile": ("chip: {tiles: [{tile: 3, set: {}}]}", ["chip.tiles[0].tile", "tile 3 does not exist"]),
+    "tile-override-unmapped": ("chip: {mapping: [2], tiles: [{tile: 0, set: {}}]}",
+                               ["chip.tiles[0].tile", "tile 0 does not exist", "run on tile(s) 2"]),
+    "mapping-too-long": ("chip: {mapping: [0, 1]}", ["chip.mapping", "gives 2 tile id(s)", "1 resistive block(s)"]),
+    "mapping-too-short": (TWO_BLOCKS % "ideal" + "  mapping: [1]\n", ["chip.mapping", "gives 1 tile id(s)"]),
+    "mapping-duplicate": (TWO_BLOCKS % "ideal" + "  mapping: [1, 1]\n", ["chip.mapping[1]", "tile 1 is given twice"]),
+    "gains-length": (RESISTIVE % "hidden: [4], amplifier_gains: [1]", ["blocks[0].amplifier_gains", "2 values; got 1"]),
     "hardtanh": (DIGITAL % "[{op: hardtanh, lo: 1, hi: 0}]", ["model.blocks[0].ops[0].hi", "greater than lo"]),
     "betas-length": ("training: {optimizer: {betas: [0.9]}}", ["training.optimizer.betas", "exactly 2"]),
     "no-blocks": ("model: {blocks: []}", ["model.blocks", "at least one block"]),
     "no-ops": (DIGITAL % "[]", ["model.blocks[0].ops", "at least one op"]),
-    "schema-version": ("schema_version: 2", ["schema_version", "reads schema version 1, got 2"]),
+    "schema-version": ("schema_version: 3", ["schema_version", "reads schema version 2, got 3"]),
     # YAML and top level
     "syntax": ("seed: 1\ndata: {batch_size: 3\n", ["YAML syntax error", "line 3"]),
     "duplicate-key": ("seed: 1\ndata: {}\nseed: 2\n", ["line 3", "'seed' is given twice"]),
@@ -255,6 +288,7 @@ ERRORS = {
     "bad-tag-empty": ("seed: !!float ''", ["invalid YAML"]),
     "bad-tag-bool": ("seed: !!bool maybe", ["invalid YAML"]),
     "bad-date": ("seed: 2001-13-45", ["invalid YAML"]),
+    "nul-byte": ("seed: 1\x00\n", ["invalid YAML", "control character U+0000 at character 8"]),
     "deep": ("[" * 3000, ["nested too deeply"]),
     "top-list": ("- 1\n- 2\n", ["top level must be a mapping", "got a list"]),
     "top-scalar": ("42", ["top level must be a mapping", "int 42"]),
@@ -325,6 +359,7 @@ BAD_OVERRIDES = {
     "unknown-key": (["sed=1"], ["sed: unknown key", "did you mean 'seed'"]),
     "unknown-nested": (["model.blokcs.0.hidden=[1]"], ["model.blokcs", "did you mean 'blocks'"]),
     "bad-value": (["training.beta=-1"], ["training.beta: must be > 0"]),
+    "huge-value": (["training.beta=1e30"], ["training.beta: must be > 0 and <= 10"]),
     "switch-kind": (["model.blocks.0.kind=digital"], ["model.blocks[0].hidden", "unknown key"]),
     "not-a-string": ([42], ["override 42"]),
     "string-not-list": ("seed=1", ["overrides must be a list of strings"]),
@@ -340,8 +375,8 @@ def test_bad_overrides(overrides, fragments):
 
 
 def test_overrides_do_not_mutate_the_input():
-    data = {"model": {"blocks": [{"kind": "analog"}]}}
-    config_from_dict(data, ["model.blocks.0.outputs=3"])
+    data = {"model": {"blocks": [{"kind": "analog"}]}}  # schema version 1: migrated, on a copy
+    assert config_from_dict(data, ["model.blocks.0.outputs=3"]).model.blocks[0].kind == "resistive"
     assert data == {"model": {"blocks": [{"kind": "analog"}]}}
 
 
@@ -355,7 +390,7 @@ _SCALARS = st.one_of(
     st.integers(min_value=10**300, max_value=10**400),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12),
-    st.sampled_from(["analog", "digital", "linear", "ideal", "1e-5", "yes", "float64", ""]),
+    st.sampled_from(["analog", "resistive", "digital", "linear", "ideal", "1e-5", "yes", "float64", ""]),
 )
 _GARBAGE = st.recursive(
     _SCALARS,
@@ -435,4 +470,4 @@ def test_reference_doc_has_a_table_per_dataclass_and_every_key():
     for key in ("`chip.tile.diode.temperature_K`", "`model.blocks[].ops[].out_features`", "`solver.threads`"):
         assert key in text
     assert math.isclose(yaml.safe_load(text.split("```yaml\n")[1].split("```")[0])["solver"]["tol"], 1e-5)
-    assert schema.SCHEMA_VERSION == 1
+    assert schema.SCHEMA_VERSION == 2

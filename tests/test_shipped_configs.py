@@ -1,30 +1,61 @@
-"""Every shipped config loads and builds; the default chip and its ideal twin differ only in the chip."""
+"""Every shipped config loads and builds (the path of `cosim run` up to training), with its dataset or, where
+that is absent, with synthetic data of the dataset's shape; the default chip and its ideal twin differ only
+in the chip."""
 
+import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from cosim.config import load_config, to_dict
-from cosim.data import load_dataset
+from cosim.data import DATASETS, load_dataset, make_synthetic
 from cosim.errors import DatasetNotFoundError
 from cosim.runner import prepare
 
-CONFIGS = sorted((Path(__file__).parents[1] / "chip_configs").glob("*.yaml"))
+ROOT = Path(__file__).parents[1]
+CONFIGS = sorted((ROOT / "chip_configs").glob("*.yaml")) + sorted((ROOT / "tests" / "configs").glob("*.yaml"))
+SMALL = ["data.n_train=64", "data.n_test=64"]
+
+
+@dataclass(frozen=True)
+class LookAlike:
+    """A stand-in for a file dataset: Gaussian clusters with its sample shape and number of classes."""
+
+    input_shape: tuple[int, ...]
+    n_classes: int
+    options: tuple[str, ...] = ()
+
+    def load(self, name, path, n_train, n_test, seed):
+        splits = make_synthetic(n_train or 64, n_test or 64, n_features=math.prod(self.input_shape),
+                                n_classes=self.n_classes, seed=seed)
+        return splits, self.n_classes, self.input_shape
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
-def test_shipped_config_loads_and_builds(path):
+def test_shipped_config_builds_on_data_of_its_datasets_shape(path, monkeypatch):
+    config = load_config(path, SMALL)
+    source = DATASETS[config.data.dataset]
+    if hasattr(source, "input_shape"):  # a file dataset: its files need not be here
+        monkeypatch.setitem(DATASETS, config.data.dataset, LookAlike(source.input_shape, source.n_classes))
+    trainer = prepare(config)
+    assert len(trainer.chain.blocks) == len(config.model.blocks)
+    assert trainer.dataset.input_shape == getattr(source, "input_shape", trainer.dataset.input_shape)
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_shipped_config_builds_on_its_dataset(path):
     config = load_config(path)
     try:
         load_dataset(config.data.dataset, path=config.data.path, n_train=1, n_test=1)
     except DatasetNotFoundError:
         pytest.skip(f"{config.data.dataset} is not installed here")
-    trainer = prepare(load_config(path, ["data.n_train=64", "data.n_test=64"]))
+    trainer = prepare(load_config(path, SMALL))
     assert trainer.chain.blocks
 
 
 def test_default_chip_and_its_ideal_twin_differ_only_in_the_chip_non_idealities():
-    root = Path(__file__).parents[1] / "chip_configs"
+    root = ROOT / "chip_configs"
     real, ideal = (to_dict(load_config(root / name)) for name in ("default.yaml", "default_ideal.yaml"))
     real_tile, ideal_tile = real.pop("chip")["tile"], ideal.pop("chip")["tile"]
     assert real == ideal

@@ -24,7 +24,7 @@ import numpy as np
 
 from cosim.chip.ledger import Ledger
 from cosim.chip.tile import Tile, reading_bytes
-from cosim.config.loader import resolve_tile
+from cosim.config import resolve_tile
 from cosim.config.schema import ChipConfig, TileConfig
 from cosim.errors import ConfigError
 

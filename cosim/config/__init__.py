@@ -7,18 +7,12 @@
 See ``docs/config-reference.md`` (generated from the schema) for every key, default and unit.
 """
 
-from .loader import (
-    apply_overrides,
-    config_from_dict,
-    config_hash,
-    dump_config,
-    load_config,
-    to_dict,
-    validate_config,
-)
+from .convert import describe_type, resolve_tile, schema_fields, to_dict, unwrap_optional
+from .dialect import yaml_flow
+from .loader import config_from_dict, config_hash, dump_config, load_config, validate_config
+from .overrides import apply_overrides
 from .schema import (
     SCHEMA_VERSION,
-    AnalogBlockConfig,
     AvgPool2dOpConfig,
     BatchNormOpConfig,
     BlockConfig,
@@ -30,12 +24,14 @@ from .schema import (
     FlattenOpConfig,
     GainOffsetOpConfig,
     HardtanhOpConfig,
+    HopfieldBlockConfig,
     LinearOpConfig,
     MaxPool2dOpConfig,
     ModelConfig,
     OpConfig,
     OptimizerConfig,
     ReluOpConfig,
+    ResistiveBlockConfig,
     SigmoidOpConfig,
     SolverConfig,
     TanhOpConfig,
@@ -44,7 +40,6 @@ from .schema import (
 
 __all__ = [
     "SCHEMA_VERSION",
-    "AnalogBlockConfig",
     "AvgPool2dOpConfig",
     "BatchNormOpConfig",
     "BlockConfig",
@@ -56,12 +51,14 @@ __all__ = [
     "FlattenOpConfig",
     "GainOffsetOpConfig",
     "HardtanhOpConfig",
+    "HopfieldBlockConfig",
     "LinearOpConfig",
     "MaxPool2dOpConfig",
     "ModelConfig",
     "OpConfig",
     "OptimizerConfig",
     "ReluOpConfig",
+    "ResistiveBlockConfig",
     "SigmoidOpConfig",
     "SolverConfig",
     "TanhOpConfig",
@@ -69,8 +66,13 @@ __all__ = [
     "apply_overrides",
     "config_from_dict",
     "config_hash",
+    "describe_type",
     "dump_config",
     "load_config",
+    "resolve_tile",
+    "schema_fields",
     "to_dict",
+    "unwrap_optional",
     "validate_config",
+    "yaml_flow",
 ]

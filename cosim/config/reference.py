@@ -13,7 +13,9 @@ import typing
 from collections.abc import Iterator
 from typing import Any
 
-from .loader import describe_type, dump_config, schema_fields, to_dict, unwrap_optional, yaml_flow
+from .convert import describe_type, schema_fields, to_dict, unwrap_optional
+from .dialect import yaml_flow
+from .loader import dump_config
 from .schema import Config
 
 _INTRO = """\

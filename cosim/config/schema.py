@@ -26,9 +26,24 @@ from typing import Any, Literal, Optional, Union, get_args
 
 from cosim.errors import ConfigError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: 'analog' blocks and keys renamed 'resistive' (see migrate.py)
 
-BOUNDS = ("min", "max", "exclusive_min", "exclusive_max")
+BOUNDS = ("min", "exclusive_min", "max", "exclusive_max")
+
+# Limits shared by several keys. Every number has bounds that reflect physics (or, for counts, what a
+# simulation can hold in memory), so an absurd but finite value fails here, naming its key, instead of
+# overflowing inside the simulator; the reference lists each key's bounds in its type column.
+MAX_SAMPLES = 1_000_000  # samples of a split or a batch: 16x the largest dataset read (60 000)
+MAX_WIDTH = 65_536  # nodes of a layer, features, channels, crossbar rows and columns, tile ids, converters
+MAX_PIXELS = 1024  # kernel, stride and padding of image ops
+MAX_STEPS = 10_000_000  # iterations of one relaxation, batches between calibrations
+MAX_SEED = 2**63 - 1  # seeds are written as int64 into results files
+MAX_SIGNAL = 1e6  # digital signal values (clip limits, gains, offsets)
+MAX_RAIL_V = 100.0  # on-chip voltages, V: rails, input scale, state noise
+MAX_CONDUCTANCE_S = 1.0  # a 1-ohm device; resistive memories hold 1e-9 to 1e-3 S
+MIN_FULL_SCALE, MAX_FULL_SCALE = 1e-12, 1e3  # converter ranges: pV / pA to kV / kA
+MAX_LSB = float(2**24)  # converter noise and offset: the full range of the finest (24-bit) converter
+MAX_ENERGY_J = 1e-6  # energy of one elementary action (a write, a MAC, a conversion step, a byte moved)
 
 
 def setting(default: Any = MISSING, *, doc: str, unit: str = "", **bounds: Any) -> Any:
@@ -85,18 +100,19 @@ class DataConfig:
         "null: look in $COSIM_DATA/<name>/, then /usr/share/datasets/<name>/.",
     )
     n_train: Optional[int] = setting(
-        None, doc="Number of training samples, drawn at random from the seed; null: all of them.", min=1
+        None, doc="Number of training samples, drawn at random from the seed; null: all of them.",
+        min=1, max=MAX_SAMPLES
     )
     n_test: Optional[int] = setting(
-        None, doc="Number of test samples, drawn at random from the seed; null: all of them.", min=1
+        None, doc="Number of test samples, drawn at random from the seed; null: all of them.", min=1, max=MAX_SAMPLES
     )
     normalize: Literal["standard", "unit", "none"] = setting(
         "standard",
         doc="Input scaling, from training-set statistics: 'standard' zero mean and unit variance, "
         "'unit' onto [0, 1], 'none' raw values.",
     )
-    batch_size: int = setting(32, doc="Training mini-batch size.", min=1)
-    test_batch_size: int = setting(256, doc="Batch size for evaluation (affects speed only).", min=1)
+    batch_size: int = setting(32, doc="Training mini-batch size.", min=1, max=MAX_SAMPLES)
+    test_batch_size: int = setting(256, doc="Batch size for evaluation (affects speed only).", min=1, max=MAX_SAMPLES)
 
 
 # -------------------------------------------------------------------------------------- digital ops
@@ -107,7 +123,7 @@ class LinearOpConfig:
     """Fully connected layer ``y = W x + b`` on flat inputs."""
 
     op: Literal["linear"] = setting("linear", doc="Selects this op.")
-    out_features: int = setting(doc="Number of outputs.", min=1)
+    out_features: int = setting(doc="Number of outputs.", min=1, max=MAX_WIDTH)
     bias: bool = setting(True, doc="Learn an additive bias (leave it out before a batch-norm, which removes it).")
 
 
@@ -116,10 +132,10 @@ class Conv2dOpConfig:
     """2-D convolution on (channels, height, width) inputs, square kernels."""
 
     op: Literal["conv2d"] = setting("conv2d", doc="Selects this op.")
-    out_channels: int = setting(doc="Number of output channels.", min=1)
-    kernel_size: int = setting(3, doc="Side of the square kernel.", unit="px", min=1)
-    stride: int = setting(1, doc="Step between kernel positions.", unit="px", min=1)
-    padding: int = setting(0, doc="Zero padding added on each side.", unit="px", min=0)
+    out_channels: int = setting(doc="Number of output channels.", min=1, max=MAX_WIDTH)
+    kernel_size: int = setting(3, doc="Side of the square kernel.", unit="px", min=1, max=MAX_PIXELS)
+    stride: int = setting(1, doc="Step between kernel positions.", unit="px", min=1, max=MAX_PIXELS)
+    padding: int = setting(0, doc="Zero padding added on each side.", unit="px", min=0, max=MAX_PIXELS)
     bias: bool = setting(True, doc="Learn an additive bias per output channel.")
 
 
@@ -128,8 +144,9 @@ class _PoolOpConfig:
     """Pooling over square windows."""
 
     op: str = setting("", doc="Selects this op.")
-    kernel_size: int = setting(2, doc="Side of the square pooling window.", unit="px", min=1)
-    stride: Optional[int] = setting(None, doc="Step between windows; null: kernel_size.", unit="px", min=1)
+    kernel_size: int = setting(2, doc="Side of the square pooling window.", unit="px", min=1, max=MAX_PIXELS)
+    stride: Optional[int] = setting(None, doc="Step between windows; null: kernel_size.", unit="px",
+        min=1, max=MAX_PIXELS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,7 +169,7 @@ class BatchNormOpConfig:
 
     op: Literal["batchnorm"] = setting("batchnorm", doc="Selects this op.")
     momentum: float = setting(0.1, doc="Weight of the newest batch in the running mean and variance.", min=0, max=1)
-    eps: float = setting(1e-5, doc="Added to the variance before the square root.", exclusive_min=0)
+    eps: float = setting(1e-5, doc="Added to the variance before the square root.", exclusive_min=0, max=1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -174,8 +191,8 @@ class HardtanhOpConfig:
     """Clips to ``[lo, hi]``."""
 
     op: Literal["hardtanh"] = setting("hardtanh", doc="Selects this op.")
-    lo: float = setting(-1.0, doc="Lower clip value.")
-    hi: float = setting(1.0, doc="Upper clip value (greater than lo).")
+    lo: float = setting(-1.0, doc="Lower clip value.", min=-MAX_SIGNAL, max=MAX_SIGNAL)
+    hi: float = setting(1.0, doc="Upper clip value (greater than lo).", min=-MAX_SIGNAL, max=MAX_SIGNAL)
 
     def validate(self, path: str) -> None:
         _require(self.lo < self.hi, path, "hi", f"must be greater than lo ({self.lo}), got {self.hi}")
@@ -197,11 +214,11 @@ class TanhOpConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class GainOffsetOpConfig:
-    """Element-wise ``gain * x + offset``, e.g. to scale digital outputs to an analog block's input range."""
+    """Element-wise ``gain * x + offset``, e.g. to scale digital outputs to an energy block's input range."""
 
     op: Literal["gain_offset"] = setting("gain_offset", doc="Selects this op.")
-    gain: float = setting(1.0, doc="Multiplier.")
-    offset: float = setting(0.0, doc="Added after the multiplication.")
+    gain: float = setting(1.0, doc="Multiplier.", min=-MAX_SIGNAL, max=MAX_SIGNAL)
+    offset: float = setting(0.0, doc="Added after the multiplication.", min=-MAX_SIGNAL, max=MAX_SIGNAL)
     learnable: bool = setting(False, doc="Train gain and offset by backpropagation.")
 
 
@@ -235,17 +252,19 @@ class DigitalBlockConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class DiodeConfig:
-    """The diodes that clamp the hidden nodes of an analog block to its rails."""
+    """The diodes that clamp the hidden nodes of a resistive block to its rails."""
 
     model: Literal["ideal", "shockley"] = setting(
         "ideal", doc="'ideal': hard clipping at the rails; 'shockley': exponential I-V, solved by Newton's method."
     )
     saturation_current_A: float = setting(
-        1e-14, doc="Shockley reverse saturation current I_s.", unit="A", exclusive_min=0
+        1e-14, doc="Shockley reverse saturation current I_s. Silicon junctions: 1e-15 to 1e-9 A.", unit="A",
+        min=1e-30, max=1e-3
     )
-    emission_coefficient: float = setting(1.0, doc="Shockley ideality factor n.", exclusive_min=0)
+    emission_coefficient: float = setting(1.0, doc="Shockley ideality factor n. Real junctions: 1 to 2.",
+        min=0.5, max=10)
     temperature_K: float = setting(
-        300.15, doc="Junction temperature (sets the thermal voltage kT/q).", unit="K", exclusive_min=0
+        300.15, doc="Junction temperature (sets the thermal voltage kT/q).", unit="K", min=1, max=1000
     )
 
 
@@ -274,42 +293,48 @@ class RelaxationConfig:
     )
     damping: Optional[float] = setting(
         None, doc="Momentum friction gamma, in units of sqrt(largest curvature); null: adapted per sample to the "
-        "slowest curvature the motion meets (heavy-ball optimum).", min=0,
+        "slowest curvature the motion meets (heavy-ball optimum).", min=0, max=1e3,
     )
     restart: bool = setting(False, doc="Momentum: zero a sample's momentum whenever it points uphill.")
     bifurcation_steps: int = setting(
-        0, doc="Momentum, free phase: steps over which an extra confining term is annealed to zero; 0: off.", min=0
+        0, doc="Momentum, free phase: steps over which an extra confining term is annealed to zero; 0: off.",
+        min=0, max=MAX_STEPS
     )
     bifurcation_strength: float = setting(
-        1.0, doc="Initial curvature of the confining term, in units of the largest curvature.", min=0
+        1.0, doc="Initial curvature of the confining term, in units of the largest curvature.", min=0, max=1e3
     )
     noise_sigma: float = setting(
         0.0, doc="Std of Gaussian noise added to every state at every update (V for resistive blocks, "
-        "state units for Hopfield blocks); a noisy relaxation has settled once its residual stops falling.", min=0,
+        "state units for Hopfield blocks); a noisy relaxation has settled once its residual stops falling.",
+        min=0, max=MAX_RAIL_V,
     )
-    max_steps: int = setting(5000, doc="Cap on time steps of rc and momentum per relaxation.", min=1)
+    max_steps: int = setting(5000, doc="Cap on time steps of rc and momentum per relaxation.", min=1, max=MAX_STEPS)
 
 
 @dataclass(frozen=True, kw_only=True)
-class AnalogBlockConfig:
-    """An analog block: a layered nonlinear resistive network (crossbars, diodes, amplifiers) trained by EP."""
+class ResistiveBlockConfig:
+    """A resistive block: a layered nonlinear resistive network (crossbars, diodes, amplifiers) on one tile, trained
+    by EP."""
 
-    kind: Literal["analog"] = setting("analog", doc="Selects this block type.")
-    hidden: list[int] = setting([256], doc="Widths of the hidden layers, input side first.", min=1)
-    outputs: int = setting(10, doc="Number of output nodes.", min=1)
+    kind: Literal["resistive"] = setting("resistive", doc="Selects this block type.")
+    hidden: list[int] = setting([256], doc="Widths of the hidden layers, input side first.", min=1, max=MAX_WIDTH)
+    outputs: int = setting(10, doc="Number of output nodes.", min=1, max=MAX_WIDTH)
     duplicate_inputs: bool = setting(
         True, doc="Feed each input as a pair (+x, -x) so crossbars with positive conductances reach negative weights."
     )
-    lower_rail_V: float = setting(0.0, doc="Lower diode rail of the hidden nodes.", unit="V")
-    upper_rail_V: float = setting(1.0, doc="Upper diode rail of the hidden nodes (greater than the lower).", unit="V")
+    lower_rail_V: float = setting(0.0, doc="Lower diode rail of the hidden nodes.", unit="V",
+        min=-MAX_RAIL_V, max=MAX_RAIL_V)
+    upper_rail_V: float = setting(1.0, doc="Upper diode rail of the hidden nodes (greater than the lower).", unit="V",
+        min=-MAX_RAIL_V, max=MAX_RAIL_V)
     bias_currents: bool = setting(True, doc="Add a trainable current source at every hidden and output node.")
     amplifier_gains: Optional[list[float]] = setting(
         None,
         doc="Forward voltage gain A of the amplifier at each crossbar, input side first "
-        "(len(hidden) + 1 values); the backward current gain is 1/A. null: no amplifiers.",
-        exclusive_min=0,
+        "(len(hidden) + 1 values); the backward current gain is 1/A. null: no amplifiers.", min=1e-6, max=1e6,
     )
-    input_scale: float = setting(1.0, doc="Input voltage per unit of block input.", unit="V", exclusive_min=0)
+    input_scale: float = setting(
+        1.0, doc="Input voltage per unit of block input (at most the largest on-chip voltage).", unit="V",
+        min=1e-6, max=MAX_RAIL_V)
     relaxation: RelaxationConfig = section(RelaxationConfig, doc="How the network settles to equilibrium.")
 
     def validate(self, path: str) -> None:
@@ -338,27 +363,27 @@ class HopfieldBlockConfig:
     """An energy block as a deep Hopfield network: states in [0, 1], symmetric couplings, trained by EP."""
 
     kind: Literal["hopfield"] = setting("hopfield", doc="Selects this block type.")
-    hidden: list[int] = setting([256], doc="Widths of the hidden layers, input side first.", min=1)
-    outputs: int = setting(10, doc="Number of output units.", min=1)
+    hidden: list[int] = setting([256], doc="Widths of the hidden layers, input side first.", min=1, max=MAX_WIDTH)
+    outputs: int = setting(10, doc="Number of output units.", min=1, max=MAX_WIDTH)
     weight_scale: float = setting(
-        1.0, doc="Initial couplings are uniform in +-weight_scale / sqrt(fan-in).", exclusive_min=0
+        1.0, doc="Initial couplings are uniform in +-weight_scale / sqrt(fan-in).", exclusive_min=0, max=1e3
     )
     biases: bool = setting(True, doc="Learn a bias for every hidden and output unit.")
     relaxation: RelaxationConfig = section(RelaxationConfig, doc="How the network settles to equilibrium.")
 
 
-BlockConfig = Union[DigitalBlockConfig, AnalogBlockConfig, HopfieldBlockConfig]
+BlockConfig = Union[DigitalBlockConfig, ResistiveBlockConfig, HopfieldBlockConfig]
 
 
 @dataclass(frozen=True, kw_only=True)
 class ModelConfig:
-    """The model: a chain of blocks, each digital or analog, applied in order."""
+    """The model: a chain of blocks (digital, resistive or Hopfield), applied in order."""
 
     dtype: Literal["float32", "float64"] = setting(
         "float32", doc="Floating-point type of the simulation; float64 for validation against references."
     )
     blocks: list[BlockConfig] = tagged_list(
-        "kind", get_args(BlockConfig), [AnalogBlockConfig()], doc="The blocks, input side first (at least one)."
+        "kind", get_args(BlockConfig), [ResistiveBlockConfig()], doc="The blocks, input side first (at least one)."
     )
 
     def validate(self, path: str) -> None:
@@ -370,19 +395,21 @@ class ModelConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class OptimizerConfig:
-    """The parameter update rule, shared by digital and analog blocks."""
+    """The parameter update rule, shared by all blocks."""
 
     kind: Literal["sgd", "adam"] = setting("adam", doc="Update rule.")
-    lr: float = setting(1e-3, doc="Learning rate (peak value under a schedule).", exclusive_min=0)
+    lr: float = setting(1e-3, doc="Learning rate (peak value under a schedule).", exclusive_min=0, max=10)
     momentum: float = setting(0.9, doc="SGD momentum (sgd only).", min=0, exclusive_max=1)
-    weight_decay: float = setting(0.0, doc="L2 penalty coefficient added to the gradients.", min=0)
+    weight_decay: float = setting(0.0, doc="L2 penalty coefficient added to the gradients.", min=0, max=1)
     betas: list[float] = setting(
         [0.9, 0.999],
         doc="Adam decay rates of the first and second moment estimates (adam only).",
         min=0,
         exclusive_max=1,
     )
-    analog_lr_scale: float = setting(1.0, doc="Multiplies lr for the parameters of analog blocks.", min=0)
+    resistive_lr_scale: float = setting(
+        1.0, doc="Multiplies lr for the parameters of resistive blocks (conductances in S, bias currents in A), "
+        "whose natural scale differs from digital and Hopfield weights.", min=0, max=1e6)
 
     def validate(self, path: str) -> None:
         _require(len(self.betas) == 2, path, "betas", f"needs exactly 2 values, got {len(self.betas)}")
@@ -398,9 +425,12 @@ class TrainingConfig:
     estimator: Literal["centred", "positive", "negative"] = setting(
         "centred", doc="EP gradient estimate: 'centred' uses the +beta and -beta phases, the others one of them."
     )
-    beta: float = setting(0.1, doc="EP nudge strength, in units of the block's output signal.", exclusive_min=0)
+    beta: float = setting(
+        0.1, doc="EP nudge strength, in units of the block's output signal. EP's gradient estimate needs a small "
+        "nudge (its error is O(beta^2)); beyond 10 the nudged phase is no perturbation of the free one.",
+        exclusive_min=0, max=10)
     loss: Literal["cross_entropy", "squared_error"] = setting("cross_entropy", doc="Loss on the model's outputs.")
-    epochs: int = setting(1, doc="Passes over the training set.", min=1)
+    epochs: int = setting(1, doc="Passes over the training set.", min=1, max=100_000)
     optimizer: OptimizerConfig = section(OptimizerConfig, doc="Update rule.")
     schedule: Literal["constant", "cosine"] = setting(
         "cosine", doc="Learning-rate schedule over all steps: 'cosine' decays from lr to 0."
@@ -416,20 +446,21 @@ class TrainingConfig:
 class DeviceConfig:
     """The programmable conductance devices of a tile's crossbars, with their non-idealities."""
 
-    g_min_S: float = setting(1e-8, doc="Smallest programmable conductance.", unit="S", min=0)
-    g_max_S: float = setting(1e-5, doc="Largest programmable conductance (greater than g_min_S).", unit="S",
-                             exclusive_min=0)
+    g_min_S: float = setting(1e-8, doc="Smallest programmable conductance.", unit="S", min=0, max=MAX_CONDUCTANCE_S)
+    g_max_S: float = setting(
+        1e-5, doc="Largest programmable conductance (greater than g_min_S); resistive memories hold 1e-9 to "
+        "1e-3 S.", unit="S", min=1e-12, max=MAX_CONDUCTANCE_S)
     levels: Optional[int] = setting(None, doc="Programmable levels between g_min_S and g_max_S; null: continuous.",
-                                    min=2)
+        min=2, max=65536)
     programming_noise: float = setting(
-        0.0, doc="Std of the error of every write, as a fraction of g_max_S - g_min_S.", min=0)
+        0.0, doc="Std of the error of every write, as a fraction of g_max_S - g_min_S.", min=0, max=1)
     read_noise: float = setting(
-        0.0, doc="Std of the multiplicative conductance fluctuation seen by a solve (fraction of g).", min=0)
+        0.0, doc="Std of the multiplicative conductance fluctuation seen by a solve (fraction of g).", min=0, max=1)
     read_noise_redraw: Literal["solve", "step"] = setting(
         "solve", doc="When read noise is redrawn: at every solve (free and each nudged phase see independent "
         "noise), or once per training step (slow fluctuations: the phases of one step share it).")
     variability: float = setting(
-        0.0, doc="Device-to-device spread: std of a static per-device gain on the conductance it holds.", min=0)
+        0.0, doc="Device-to-device spread: std of a static per-device gain on the conductance it holds.", min=0, max=1)
     stuck_at_min: float = setting(0.0, doc="Fraction of devices stuck at g_min_S.", min=0, max=1)
     stuck_at_max: float = setting(0.0, doc="Fraction of devices stuck at g_max_S.", min=0, max=1)
     update: Literal["exact", "pulsed"] = setting(
@@ -437,12 +468,13 @@ class DeviceConfig:
     pulse_step: float = setting(
         0.001, doc="Nominal conductance change of one pulse, as a fraction of g_max_S - g_min_S.",
         exclusive_min=0, max=1)
-    pulse_step_spread: float = setting(0.0, doc="Device-to-device std of the pulse step (fraction of it).", min=0)
+    pulse_step_spread: float = setting(0.0, doc="Device-to-device std of the pulse step (fraction of it).",
+        min=0, max=1)
     asymmetry: float = setting(
         0.0, doc="Up steps are (1 + asymmetry/2), down steps (1 - asymmetry/2) times the nominal step.",
         exclusive_min=-2, exclusive_max=2)
     write_energy_J: float = setting(1e-12, doc="Energy of one device write (one pulse when pulsed).", unit="J",
-                                    min=0)
+        min=0, max=MAX_ENERGY_J)
 
     def validate(self, path: str) -> None:
         _require(self.g_min_S < self.g_max_S, path, "g_max_S",
@@ -459,19 +491,21 @@ class ConverterConfig:
     bits: int = setting(8, doc="Resolution.", unit="bit", min=2, max=24)
     range: Literal["fixed", "calibrated"] = setting(
         "calibrated", doc="'fixed': +-full_scale; 'calibrated': [min, max] of a calibration batch, widened by margin.")
-    full_scale: float = setting(1.0, doc="Fixed range: V for voltage converters, A for current converters.",
-                                exclusive_min=0)
+    full_scale: float = setting(
+        1.0, doc="Fixed range: V for voltage converters, A for current converters (from pV / pA to kV / kA).",
+        min=MIN_FULL_SCALE, max=MAX_FULL_SCALE)
     margin: float = setting(1.0, doc="Calibrated range / the range of values in the calibration batch.",
-                            exclusive_min=0)
+        min=0.01, max=100)
     recalibrate_every: int = setting(
-        10, doc="Calibrated range: batches between calibrations (0: calibrate on the first batch only).", min=0)
-    noise_lsb: float = setting(0.0, doc="Input-referred Gaussian noise (std).", unit="LSB", min=0)
-    offset_lsb: float = setting(0.0, doc="Input-referred offset.", unit="LSB")
+        10, doc="Calibrated range: batches between calibrations (0: calibrate on the first batch only).",
+        min=0, max=MAX_STEPS)
+    noise_lsb: float = setting(0.0, doc="Input-referred Gaussian noise (std).", unit="LSB", min=0, max=MAX_LSB)
+    offset_lsb: float = setting(0.0, doc="Input-referred offset.", unit="LSB", min=-MAX_LSB, max=MAX_LSB)
     energy_per_step_J: float = setting(
         5e-14, doc="Energy per conversion step (Walden figure of merit): a conversion costs this x 2**bits.",
-        unit="J", min=0)
-    conversion_time_s: float = setting(1e-8, doc="Time of one conversion.", unit="s", min=0)
-    parallel: int = setting(64, doc="Converters of this kind in the tile, working in parallel.", min=1)
+        unit="J", min=0, max=MAX_ENERGY_J)
+    conversion_time_s: float = setting(1e-8, doc="Time of one conversion.", unit="s", min=0, max=1)
+    parallel: int = setting(64, doc="Converters of this kind in the tile, working in parallel.", min=1, max=MAX_WIDTH)
 
 
 def _converter(**changes: Any) -> ConverterConfig:
@@ -482,9 +516,11 @@ def _converter(**changes: Any) -> ConverterConfig:
 class BufferConfig:
     """An SRAM buffer: capacity and energy per byte moved."""
 
-    capacity_bytes: int = setting(262144, doc="Capacity.", unit="B", min=1)
-    read_energy_J_per_byte: float = setting(1.25e-12, doc="Energy to read one byte.", unit="J/B", min=0)
-    write_energy_J_per_byte: float = setting(1.25e-12, doc="Energy to write one byte.", unit="J/B", min=0)
+    capacity_bytes: int = setting(262144, doc="Capacity.", unit="B", min=1, max=2**40)
+    read_energy_J_per_byte: float = setting(1.25e-12, doc="Energy to read one byte.", unit="J/B",
+        min=0, max=MAX_ENERGY_J)
+    write_energy_J_per_byte: float = setting(1.25e-12, doc="Energy to write one byte.", unit="J/B",
+        min=0, max=MAX_ENERGY_J)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -492,16 +528,17 @@ class DigitalProcessorConfig:
     """A tile's digital processor: runs the digital blocks and the gradient arithmetic of EP."""
 
     mac_energy_J: float = setting(4.6e-12, doc="Energy of one multiply-accumulate (float32, 45 nm).", unit="J",
-                                  min=0)
-    macs_per_second: float = setting(1e11, doc="Sustained throughput.", unit="MAC/s", exclusive_min=0)
+        min=0, max=MAX_ENERGY_J)
+    macs_per_second: float = setting(1e11, doc="Sustained throughput.", unit="MAC/s", min=1, max=1e18)
 
 
 @dataclass(frozen=True, kw_only=True)
 class TileConfig:
     """One tile: an analog processor (crossbars, diodes, converters), a digital processor and a buffer."""
 
-    rows: int = setting(1024, doc="Largest input side of a crossbar (input nodes, duplicates included).", min=1)
-    columns: int = setting(1024, doc="Largest output side of a crossbar (nodes of one layer).", min=1)
+    rows: int = setting(1024, doc="Largest input side of a crossbar (input nodes, duplicates included).",
+        min=1, max=MAX_WIDTH)
+    columns: int = setting(1024, doc="Largest output side of a crossbar (nodes of one layer).", min=1, max=MAX_WIDTH)
     device: DeviceConfig = section(DeviceConfig, doc="Conductance devices.")
     diode: DiodeConfig = section(DiodeConfig, doc="Hidden-node diodes.")
     input_dac: ConverterConfig = setting(
@@ -520,9 +557,9 @@ class TileConfig:
         "voltages and source currents, sampled and held) and, for the weight rule, their sum; 'absolute' "
         "converts each phase's values and subtracts digitally.")
     node_capacitance_F: float = setting(1e-13, doc="Capacitance of every circuit node (sets the settling time).",
-                                        unit="F", exclusive_min=0)
+                                        unit="F", min=1e-18, max=1e-6)
     settling_time_constants: float = setting(
-        7.0, doc="A phase settles in this many of the slowest node's RC time constants.", exclusive_min=0)
+        7.0, doc="A phase settles in this many of the slowest node's RC time constants.", exclusive_min=0, max=100)
     buffer: BufferConfig = section(BufferConfig, doc="The tile's local buffer.")
     digital: DigitalProcessorConfig = section(DigitalProcessorConfig, doc="The tile's digital processor.")
 
@@ -531,7 +568,7 @@ class TileConfig:
 class TileOverrideConfig:
     """Changes to the tile defaults for one tile."""
 
-    tile: int = setting(doc="Tile id.", min=0)
+    tile: int = setting(doc="Tile id.", min=0, max=MAX_WIDTH)
     set: dict[str, Any] = setting(doc="Tile keys (dotted paths under chip.tile) and their values for this tile.")
 
 
@@ -539,53 +576,64 @@ class TileOverrideConfig:
 class IOConfig:
     """Off-chip I/O (DRAM): samples and labels come in, nothing else leaves during training."""
 
-    energy_J_per_byte: float = setting(2e-10, doc="Energy per byte moved off chip.", unit="J/B", min=0)
-    bytes_per_second: float = setting(1e10, doc="Bandwidth.", unit="B/s", exclusive_min=0)
+    energy_J_per_byte: float = setting(2e-10, doc="Energy per byte moved off chip.", unit="J/B",
+        min=0, max=MAX_ENERGY_J)
+    bytes_per_second: float = setting(1e10, doc="Bandwidth.", unit="B/s", min=1, max=1e15)
 
 
 @dataclass(frozen=True, kw_only=True)
 class ChipConfig:
-    """The chip: tiles (each analog block maps onto one), a global buffer and I/O, with per-action energies."""
+    """The chip: tiles (each resistive block maps onto one), a global buffer and I/O, with per-action energies."""
 
     tile: TileConfig = section(TileConfig, doc="Defaults that every tile inherits.")
     tiles: list[TileOverrideConfig] = setting([], doc="Per-tile overrides of the defaults.")
     mapping: Optional[list[int]] = setting(
-        None, doc="Tile id of each analog block, in model order; null: analog block k on tile k.", min=0)
+        None, doc="Tile id of each resistive block, in model order (one per block, distinct); null: resistive "
+        "block k on tile k.", min=0, max=MAX_WIDTH)
     global_buffer: BufferConfig = setting(
         BufferConfig(capacity_bytes=8388608, read_energy_J_per_byte=1.25e-11, write_energy_J_per_byte=1.25e-11),
         doc="The global buffer between I/O and the tiles.")
     io: IOConfig = section(IOConfig, doc="Off-chip I/O.")
 
     def validate(self, path: str) -> None:
-        from cosim.config.loader import resolve_tile  # the loader builds dataclasses from plain data
-
         seen = set()
         for index, override in enumerate(self.tiles):
             where = key_path(key_path(path, "tiles"), index)
             _require(override.tile not in seen, where, "tile", f"tile {override.tile} is overridden twice")
             seen.add(override.tile)
-            resolve_tile(self.tile, [(f"{where}.set", override.set)])
+        for index, tile in enumerate(self.mapping or []):
+            _require(tile not in self.mapping[:index], key_path(path, "mapping"), index,
+                     f"tile {tile} is given twice; two resistive blocks cannot share a tile")
+
+    def check_blocks(self, n_resistive: int, path: str) -> None:
+        """The mapping places exactly the model's ``n_resistive`` resistive blocks; overrides name used tiles."""
         if self.mapping is not None:
-            _require(len(set(self.mapping)) == len(self.mapping), path, "mapping",
-                     "two analog blocks cannot share a tile")
+            _require(len(self.mapping) == n_resistive, path, "mapping",
+                     f"gives {len(self.mapping)} tile id(s) but the model has {n_resistive} resistive block(s); "
+                     "list one tile id per resistive block, in model order")
+        used = self.mapping if self.mapping is not None else list(range(max(n_resistive, 1)))
+        for index, override in enumerate(self.tiles):
+            _require(override.tile in used, key_path(key_path(path, "tiles"), index), "tile",
+                     f"tile {override.tile} does not exist; the model's blocks run on tile(s) "
+                     f"{', '.join(map(str, used))}")
 
 # -------------------------------------------------------------------------------------------- solver
 
 
 @dataclass(frozen=True, kw_only=True)
 class SolverConfig:
-    """The equilibrium solver of the analog blocks."""
+    """The equilibrium solver of the energy blocks (resistive and Hopfield)."""
 
     tol: float = setting(
         1e-5,
         doc="Convergence tolerance: largest node-voltage change of a sweep, relative to the largest voltage.",
-        exclusive_min=0,
+        exclusive_min=0, max=1,
     )
-    max_sweeps: int = setting(100, doc="Cap on block-coordinate-descent sweeps per relaxation.", min=1)
+    max_sweeps: int = setting(100, doc="Cap on block-coordinate-descent sweeps per relaxation.", min=1, max=MAX_STEPS)
     on_unconverged: Literal["warn", "raise"] = setting(
         "warn", doc="What to do when max_sweeps is reached before tol: warn and go on, or stop with an error."
     )
-    threads: int = setting(1, doc="BLAS threads.", min=1)
+    threads: int = setting(1, doc="BLAS threads.", min=1, max=1024)
 
 
 # --------------------------------------------------------------------------------------------- sweep
@@ -651,7 +699,7 @@ class SweepConfig:
         [], doc="The axes; the grid is their product, the first axis varying slowest. `cosim run` ignores them.")
     seeds: Optional[list[int]] = setting(
         None, doc="Seeds each grid point is trained with (each sets the top-level seed); null: the config's seed.",
-        min=0)
+        min=0, max=MAX_SEED)
 
     def validate(self, path: str) -> None:
         labels = [axis.label for axis in self.axes]
@@ -668,24 +716,6 @@ class SweepConfig:
             _require(len(self.seeds) > 0 and len(set(self.seeds)) == len(self.seeds), path, "seeds",
                      "expected a non-empty list of distinct seeds, or null")
 
-    def check_values(self, config: Any, path: str) -> None:
-        """Apply every value of every axis, alone, to ``config``: an unknown key or a bad value raises a
-        ConfigError naming the axis and the key."""
-        if not self.axes:
-            return
-        from cosim.config.loader import config_from_dict, to_dict, yaml_flow  # the loader builds from plain data
-
-        base = to_dict(config)
-        base.pop("sweep")
-        for index, axis in enumerate(self.axes):
-            for point in range(len(axis)):
-                overrides = [f"{key}={yaml_flow(values[point])}" for key, values in axis.values.items()]
-                try:
-                    config_from_dict(base, overrides)
-                except ConfigError as err:
-                    where = key_path(key_path(path, "axes"), index)
-                    raise ConfigError(f"{where} ({axis.label}): {err}") from None
-
 
 # ---------------------------------------------------------------------------------------------- root
 
@@ -695,11 +725,12 @@ class Config:
     """The whole run: data, model, training, solver and chip."""
 
     schema_version: int = setting(SCHEMA_VERSION, doc="Version of this schema; written into every resolved config.")
-    seed: int = setting(0, doc="Seed of every random generator (data subsets, initial weights, noise).", min=0)
+    seed: int = setting(0, doc="Seed of every random generator (data subsets, initial weights, noise).",
+        min=0, max=MAX_SEED)
     data: DataConfig = section(DataConfig, doc="Dataset and batching.")
     model: ModelConfig = section(ModelConfig, doc="Blocks of the model.")
     training: TrainingConfig = section(TrainingConfig, doc="Learning rule and loop.")
-    solver: SolverConfig = section(SolverConfig, doc="Analog equilibrium solver.")
+    solver: SolverConfig = section(SolverConfig, doc="Equilibrium solver of the energy blocks.")
     chip: ChipConfig = section(ChipConfig, doc="The chip: tiles, converters, devices, buffers, energy.")
     sweep: SweepConfig = section(SweepConfig, doc="A grid of runs over config keys and seeds (`cosim sweep`).")
 
@@ -710,4 +741,5 @@ class Config:
             "schema_version",
             f"this cosim reads schema version {SCHEMA_VERSION}, got {self.schema_version}",
         )
-        self.sweep.check_values(self, key_path(path, "sweep"))
+        n_resistive = sum(isinstance(block, ResistiveBlockConfig) for block in self.model.blocks)
+        self.chip.check_blocks(n_resistive, key_path(path, "chip"))

@@ -37,11 +37,11 @@ class Chain:
             grad = block.backward(grad)
         return per_sample, grad
 
-    def parameter_groups(self, analog_lr_scale: float = 1.0) -> list[dict]:
+    def parameter_groups(self, resistive_lr_scale: float = 1.0) -> list[dict]:
         """One optimiser group per parameter array, with physical bounds for conductances."""
         groups = []
         for block in self.blocks:
-            scale = analog_lr_scale if block.kind == "analog" else 1.0
+            scale = resistive_lr_scale if block.kind == "analog" else 1.0
             bounds = block.bounds or [None] * len(block.parameters)
             groups += [{"params": [p], "lr_scale": scale, "bounds": b} for p, b in zip(block.parameters, bounds)]
         return groups

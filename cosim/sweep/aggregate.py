@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from cosim.config import dump_config
-from cosim.config.loader import yaml_flow
+from cosim.config import yaml_flow
 from cosim.config.schema import Config
 from cosim.results import atomic_write, write_results
 from cosim.sweep.grid import Point, axis_value, expand

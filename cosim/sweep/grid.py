@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from cosim.config import config_from_dict, config_hash, dump_config, load_config, to_dict
-from cosim.config.loader import yaml_flow
+from cosim.config import yaml_flow
 from cosim.config.schema import Config, SweepAxisConfig
 from cosim.errors import ConfigError
 
