@@ -18,6 +18,7 @@ ADC = "chip.tile.{kind}.{key}={value}"
 
 
 def trainer(*overrides):
+    """The session (dataset, chain, chip, optimiser, trainer) of the tiny config with ``overrides``."""
     return prepare(load_config(TINY, list(overrides)))
 
 
@@ -37,7 +38,7 @@ def steps(t, n=3):
         t.chain.backward(t.chain.forward(xb, training=True), yb)
         t.optimizer.step([[g / len(yb) for g in group] for group in t.chain.gradients()])
         t.chain.after_update()
-        t.on_batch(len(yb))
+        t.trainer.on_batch(len(yb))
     return [p.copy() for b in t.chain.blocks for p in b.parameters]
 
 

@@ -19,8 +19,8 @@ def test_shipped_config_loads_and_builds(path):
         load_dataset(config.data.dataset, path=config.data.path, n_train=1, n_test=1)
     except DatasetNotFoundError:
         pytest.skip(f"{config.data.dataset} is not installed here")
-    trainer = prepare(load_config(path, ["data.n_train=64", "data.n_test=64"]))
-    assert trainer.chain.blocks
+    session = prepare(load_config(path, ["data.n_train=64", "data.n_test=64"]))
+    assert session.chain.blocks
 
 
 def test_default_chip_and_its_ideal_twin_differ_only_in_the_chip_non_idealities():
