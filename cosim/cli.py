@@ -195,11 +195,15 @@ def cmd_gradcheck(args) -> int:
         rows = gradcheck.compare(session.chain, data.train_x[:args.samples], data.train_y[:args.samples], beta,
                                  config.training.estimator)
     print(gradcheck.format_table(rows))
+    placements = session.chip.placements
+    if placements:
+        print("tiles: " + ", ".join(f"model.blocks[{b}] (block{b}) on tile {t}" for b, t in placements.items()))
     out.mkdir(parents=True, exist_ok=True)
     columns = {field: [getattr(r, field) for r in rows] for field in ("cosine", "relative_error", "norm_ep", "norm_id")}
     write_results(out / "gradcheck.h5", dump_config(config),
                   {"gradcheck": {"names": [r.name.encode() for r in rows], **columns, "beta": beta,
-                                 "samples": args.samples}})
+                                 "samples": args.samples,
+                                 "tiles": {f"block{b}": t for b, t in placements.items()}}})
     plots.gradient_agreement([r.name for r in rows], columns["cosine"], columns["relative_error"],
                              out / "gradcheck.png", title=f"EP vs ID, beta={beta:g}, {args.samples} samples")
     print(f"\nwritten: {out / 'gradcheck.h5'}, {out / 'gradcheck.png'}")
