@@ -116,7 +116,7 @@ def random_resistive(networks: int, inputs: int) -> Block:
 
 
 def trained_chain(config: str, overrides: list[str]):
-    trainer = prepare(load_config(ROOT / "chip_configs" / config, overrides))
+    trainer = prepare(load_config(ROOT / "chip_configs" / config, overrides)).trainer
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         start = time.perf_counter()

@@ -55,8 +55,8 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from cosim.config import config_from_dict, load_config, to_dict  # noqa: E402
-from cosim.results import read_results  # noqa: E402
-from cosim.runner import RESULTS, run  # noqa: E402
+from cosim.results import RESULTS, read_results  # noqa: E402
+from cosim.runner import run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "chip_configs" / "splitting_base.yaml"

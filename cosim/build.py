@@ -1,7 +1,9 @@
 """From a validated :class:`~cosim.config.schema.Config` to the objects a run needs.
 
 The one place where config names meet simulator classes: datasets, digital ops, resistive networks,
-the chain, the optimiser and the schedule. Shapes are inferred block by block so an impossible model
+the chip's tiles (device models and converter specs, built with keyword arguments), the chain, the
+optimiser and the schedule; and every random generator, each a named stream of :class:`Streams`
+(``init/block<i>``, ``relaxation/block<i>``, ``tile<t>/...``). Shapes are inferred block by block so an impossible model
 fails here, before any training, with the key path of the offending block.
 """
 
@@ -12,10 +14,14 @@ from dataclasses import asdict
 import numpy as np
 
 from cosim.analog import Amplifier, BCDSolver, IdealDiode, ResistiveBlock, ResistiveNetwork, ShockleyDiode
-from cosim.chip import Chip
+from cosim.analog.devices import DeviceModel
+from cosim.chip import Chip, TileSpec
 from cosim.analog.dynamics import GradientFlowSolver, MomentumSolver
 from cosim.analog.hopfield import HopfieldBlock, HopfieldNetwork, HopfieldSolver
-from cosim.config.schema import ResistiveBlockConfig, Config, DigitalBlockConfig, HopfieldBlockConfig, RelaxationConfig
+from cosim.config import resolve_tile
+from cosim.config.schema import (ResistiveBlockConfig, ChipConfig, Config, ConverterConfig, DeviceConfig,
+                                 DigitalBlockConfig, HopfieldBlockConfig, RelaxationConfig, TileConfig)
+from cosim.converters import ConverterSpec
 from cosim.data import Dataset, load_dataset
 from cosim.digital.ops import make_op
 from cosim.errors import ConfigError, CosimError
@@ -23,6 +29,7 @@ from cosim.learning.blocks import AnalogBlock, DigitalBlock, NudgeSettings
 from cosim.learning.chain import Chain
 from cosim.learning.hopfield_block import HopfieldChainBlock
 from cosim.learning.optim import Optimizer, Schedule, constant_schedule, cosine_schedule, make_optimizer
+from cosim.streams import Streams
 
 #: digital ops that need image-shaped input; a model starting with one gets unflattened samples
 SPATIAL_OPS = ("conv2d", "maxpool2d", "avgpool2d")
@@ -37,34 +44,63 @@ def build_dataset(config: Config) -> Dataset:
                         normalize=data.normalize, flatten=not spatial, dtype=np.dtype(config.model.dtype))
 
 
-def build_chain(config: Config, input_shape: tuple, n_classes: int, rng: np.random.Generator) -> tuple[Chain, Chip]:
-    """The ff-EBM of ``config.model`` on the chip of ``config.chip``, initialised from ``rng``."""
-    chip = Chip(config.chip, config.seed)
+def build_chain(config: Config, input_shape: tuple, n_classes: int, streams: Streams) -> tuple[Chain, Chip]:
+    """The ff-EBM of ``config.model`` on the chip of ``config.chip``; block i initialised from the stream
+    ``init/block<i>``."""
+    chip = Chip(config.chip, tile_config(config.chip, 0))
     blocks, shapes, shape = [], [], tuple(input_shape)
     for index, block_config in enumerate(config.model.blocks):
-        path = f"model.blocks[{index}]"
+        path, rng = f"model.blocks[{index}]", streams(f"init/block{index}")
         try:
             if isinstance(block_config, DigitalBlockConfig):
                 block = _digital_block(block_config, shape, config.model.dtype, rng)
             elif isinstance(block_config, HopfieldBlockConfig):
-                block = _hopfield_block(block_config, shape, config, index, rng)
+                block = _hopfield_block(block_config, shape, config, index, streams)
             else:
-                block = _analog_block(block_config, shape, config, chip, path, rng)
+                block = _analog_block(block_config, shape, config, chip, index, streams)
             out_shape = block.output_shape(shape)
         except ConfigError:
             raise
         except CosimError as err:
             raise ConfigError(f"{path}: {err}") from None
         blocks.append(block)
-        shapes.append((block.kind, shape, out_shape))
+        shapes.append((shape, out_shape))
         shape = out_shape
-    chip.check_capacities(shapes, config.data.batch_size)
+    chip.plan(blocks, shapes, config.data.batch_size)
     blocks_out = shape
     if config.training.loss == "cross_entropy" and blocks_out != (n_classes,):
         raise ConfigError(f"model.blocks: the last block gives outputs of shape {blocks_out}, but cross_entropy on "
                           f"{config.data.dataset} needs {n_classes} outputs; set the last block's outputs to "
                           f"{n_classes}")
     return Chain(blocks, config.training.loss), chip
+
+
+# ------------------------------------------------------------------ the chip's tiles
+def tile_config(chip: ChipConfig, tile_id: int) -> TileConfig:
+    """The tile defaults with this tile's ``chip.tiles`` overrides applied."""
+    overrides = [(f"chip.tiles[{i}].set", o.set) for i, o in enumerate(chip.tiles) if o.tile == tile_id]
+    return resolve_tile(chip.tile, overrides)
+
+
+def device_model(d: DeviceConfig) -> DeviceModel:
+    return DeviceModel(g_min=d.g_min_S, g_max=d.g_max_S, levels=d.levels, programming_noise=d.programming_noise,
+                       read_noise=d.read_noise, variability=d.variability, stuck_at_min=d.stuck_at_min,
+                       stuck_at_max=d.stuck_at_max, pulsed=d.update == "pulsed", pulse_step=d.pulse_step,
+                       pulse_step_spread=d.pulse_step_spread, asymmetry=d.asymmetry)
+
+
+def converter_spec(c: ConverterConfig) -> ConverterSpec:
+    return ConverterSpec(ideal=c.ideal, bits=c.bits, range=c.range, full_scale=c.full_scale, margin=c.margin,
+                         noise_lsb=c.noise_lsb, offset_lsb=c.offset_lsb, recalibrate_every=c.recalibrate_every)
+
+
+CONVERTERS = ("input_dac", "nudge_dac", "output_adc", "node_adc", "current_adc")
+
+
+def tile_spec(tile_id: int, block_index: int, config: TileConfig) -> TileSpec:
+    """The physics of one tile from its resolved config."""
+    return TileSpec(tile_id=tile_id, block_index=block_index, config=config, device=device_model(config.device),
+                    converters={name: converter_spec(getattr(config, name)) for name in CONVERTERS})
 
 
 def _digital_block(block_config: DigitalBlockConfig, shape: tuple, dtype: str, rng) -> DigitalBlock:
@@ -87,28 +123,28 @@ def _digital_block(block_config: DigitalBlockConfig, shape: tuple, dtype: str, r
     return DigitalBlock(ops)
 
 
-def _analog_block(block_config: ResistiveBlockConfig, shape: tuple, config: Config, chip: Chip, path: str,
-                  rng) -> AnalogBlock:
-    c = block_config
-    analog_index = len(chip.tiles)
-    tile_id = chip.tile_id(analog_index, path)
-    tile_config = chip.tile_config(tile_id)
-    device, diode_config = tile_config.device, tile_config.diode
+def _analog_block(c: ResistiveBlockConfig, shape: tuple, config: Config, chip: Chip, index: int,
+                  streams: Streams) -> AnalogBlock:
+    path, rng = f"model.blocks[{index}]", streams(f"init/block{index}")
+    tile_id = chip.tile_id(len(chip.tiles), path)
+    spec = tile_spec(tile_id, index, tile_config(config.chip, tile_id))
+    device, diode_config = spec.config.device, spec.config.diode
     n_in = int(np.prod(shape))
     sizes = [2 * n_in if c.duplicate_inputs else n_in, *c.hidden, c.outputs]
-    chip.check_fits(tile_id, tile_config, sizes, path)
+    chip.check_fits(tile_id, spec.config, sizes, path)
     dtype = np.dtype(config.model.dtype)  # drawn in the run's dtype: no float64 copy of large crossbars
     conductances = [device.g_min_S + (device.g_max_S - device.g_min_S) * rng.random((a, b), dtype=dtype)
                     for a, b in zip(sizes[:-1], sizes[1:])]
     diode = IdealDiode() if diode_config.model == "ideal" else ShockleyDiode(
-        diode_config.saturation_current_A, diode_config.emission_coefficient, diode_config.temperature_K)
+        saturation_current=diode_config.saturation_current_A,
+        emission_coefficient=diode_config.emission_coefficient, temperature=diode_config.temperature_K)
     amplifiers = None if c.amplifier_gains is None else [Amplifier(a, 1.0 / a) for a in c.amplifier_gains]
     network = ResistiveNetwork(
         conductances, lower_rails=[c.lower_rail_V] * len(c.hidden), upper_rails=[c.upper_rail_V] * len(c.hidden),
         diode=diode, amplifiers=amplifiers, duplicate_inputs=c.duplicate_inputs, dtype=config.model.dtype)
-    tile = chip.add_tile(tile_id, tile_config, network)
-    solver = _resistive_solver(network, c.relaxation, config, tile_config.node_capacitance_F,
-                               np.random.default_rng([config.seed, 29, analog_index]))
+    tile = chip.add_tile(spec, network, streams.scoped(f"tile{tile_id}"))
+    solver = _resistive_solver(network, c.relaxation, config, spec.config.node_capacitance_F,
+                               streams(f"relaxation/block{index}"))
     training = config.training
     nudge = NudgeSettings(training.algorithm, training.estimator, training.beta)
     return AnalogBlock(ResistiveBlock(network, solver, readout=tile), device.g_min_S, device.g_max_S, c.input_scale,
@@ -132,11 +168,13 @@ def _resistive_solver(network: ResistiveNetwork, r: RelaxationConfig, config: Co
     if r.kind == "bcd":
         return BCDSolver(network, **common)
     solver = GradientFlowSolver if r.kind == "rc" else MomentumSolver
-    return solver(network, capacitance, **common, max_steps=r.max_steps, noise_sigma=r.noise_sigma, rng=rng,
+    return solver(network, capacitance=capacitance, **common, max_steps=r.max_steps, noise_sigma=r.noise_sigma, rng=rng,
                   **_dynamics_settings(r))
 
 
-def _hopfield_block(c: HopfieldBlockConfig, shape: tuple, config: Config, index: int, rng) -> HopfieldChainBlock:
+def _hopfield_block(c: HopfieldBlockConfig, shape: tuple, config: Config, index: int,
+                    streams: Streams) -> HopfieldChainBlock:
+    rng = streams(f"init/block{index}")
     sizes = [int(np.prod(shape)), *c.hidden, c.outputs]
     weights = [rng.uniform(-1.0, 1.0, (a, b)) * (c.weight_scale / np.sqrt(a)) for a, b in zip(sizes[:-1], sizes[1:])]
     network = HopfieldNetwork(weights, dtype=config.model.dtype)
@@ -144,7 +182,7 @@ def _hopfield_block(c: HopfieldBlockConfig, shape: tuple, config: Config, index:
     relaxer = HopfieldSolver(
         network, r.kind, tol=solver.tol, max_steps=solver.max_sweeps if r.kind == "bcd" else r.max_steps,
         on_unconverged=solver.on_unconverged, synchronous=r.synchronous, noise_sigma=r.noise_sigma,
-        rng=np.random.default_rng([config.seed, 31, index]), **_dynamics_settings(r))
+        rng=streams(f"relaxation/block{index}"), **_dynamics_settings(r))
     training = config.training
     nudge = NudgeSettings(training.algorithm, training.estimator, training.beta)
     return HopfieldChainBlock(HopfieldBlock(network, relaxer), nudge, learn_biases=c.biases)

@@ -188,18 +188,22 @@ def cmd_gradcheck(args) -> int:
         raise CosimError("--beta must be positive and --samples at least 2")
     out = args.out or Path("runs") / f"{args.config.stem}-gradcheck"
     with threadpool_limits(limits=config.solver.threads, user_api="blas"):
-        trainer = prepare(config)
-        data = trainer.dataset
+        session = prepare(config)
+        data = session.dataset
         if args.samples > len(data.train_y):
             raise CosimError(f"--samples {args.samples} exceeds the {len(data.train_y)} training samples")
-        rows = gradcheck.compare(trainer.chain, data.train_x[:args.samples], data.train_y[:args.samples], beta,
+        rows = gradcheck.compare(session.chain, data.train_x[:args.samples], data.train_y[:args.samples], beta,
                                  config.training.estimator)
     print(gradcheck.format_table(rows))
+    placements = session.chip.placements
+    if placements:
+        print("tiles: " + ", ".join(f"model.blocks[{b}] (block{b}) on tile {t}" for b, t in placements.items()))
     out.mkdir(parents=True, exist_ok=True)
     columns = {field: [getattr(r, field) for r in rows] for field in ("cosine", "relative_error", "norm_ep", "norm_id")}
     write_results(out / "gradcheck.h5", dump_config(config),
                   {"gradcheck": {"names": [r.name.encode() for r in rows], **columns, "beta": beta,
-                                 "samples": args.samples}})
+                                 "samples": args.samples,
+                                 "tiles": {f"block{b}": t for b, t in placements.items()}}})
     plots.gradient_agreement([r.name for r in rows], columns["cosine"], columns["relative_error"],
                              out / "gradcheck.png", title=f"EP vs ID, beta={beta:g}, {args.samples} samples")
     print(f"\nwritten: {out / 'gradcheck.h5'}, {out / 'gradcheck.png'}")
@@ -208,6 +212,7 @@ def cmd_gradcheck(args) -> int:
 
 def _spice_cases(args):
     """Settings and cases (tiles x samples x phases) of export-spice / spice-check, in float64."""
+    from cosim.results import read_trained
     from cosim.runner import prepare
     from cosim.spice import SpiceSettings
     from cosim.spice.check import PHASES, load_trained, select_tiles, tile_cases
@@ -216,16 +221,16 @@ def _spice_cases(args):
     config = _load(args)
     if args.samples < 1 or not args.ideal_n > 0 or (getattr(args, "tol", None) is not None and not args.tol > 0):
         raise CosimError("--samples must be at least 1, and --ideal-n and --tol positive")
-    trainer = prepare(config)
+    session = prepare(config)
     if args.from_results is not None:
-        for note in load_trained(trainer.chain, args.from_results):
+        for note in load_trained(session.chain, read_trained(args.from_results)):
             print(f"note: {note}", file=sys.stderr)
-    data = trainer.dataset
+    data = session.dataset
     if args.samples > len(data.test_y):
         raise CosimError(f"--samples {args.samples} exceeds the {len(data.test_y)} test samples")
-    tiles = select_tiles(trainer.chain, args.tile)
+    tiles = select_tiles(session.chain, session.chip.placements, args.tile)
     phases = PHASES if args.phase == "all" else (args.phase,)
-    cases = tile_cases(trainer.chain, data.test_x[:args.samples], data.test_y[:args.samples], tiles, phases)
+    cases = tile_cases(session.chain, data.test_x[:args.samples], data.test_y[:args.samples], tiles, phases)
     return SpiceSettings(ideal_emission_coefficient=args.ideal_n), cases
 
 

@@ -27,7 +27,7 @@ class ConverterSpec:
     """ideal: pass-through; bits: resolution; range: "fixed" or "calibrated"; full_scale: the fixed range
     (unit of the converted quantity); margin: calibrated range / range of the calibration batch; noise_lsb
     and offset_lsb: input-referred noise (std) and offset, in LSBs; recalibrate_every: batches between
-    calibrations (0: only the first)."""
+    calibrations (0: only the first). Defaults are the schema's."""
 
     ideal: bool = True
     bits: int = 8
@@ -36,7 +36,7 @@ class ConverterSpec:
     margin: float = 1.0
     noise_lsb: float = 0.0
     offset_lsb: float = 0.0
-    recalibrate_every: int = 0
+    recalibrate_every: int = 10
 
     def __post_init__(self):
         if not 2 <= self.bits <= 24:

@@ -1,11 +1,18 @@
 """Results and checkpoints on disk: HDF5 files written atomically (a temporary file, then a rename).
 
-results.h5 layout (see docs/results.md):
+The one owner of a run's file layout: it writes *and* reads results.h5 and checkpoint.h5 for the runner,
+sweep aggregation and spice (see docs/results.md).
+
+results.h5 layout:
   attrs: ``config`` (the resolved YAML), ``cosim_version``, ``created`` (UTC ISO time)
   metrics/<name>: one value per epoch (accuracies as fractions)
   summary (attrs): final figures of the run
-  parameters/<name>: final parameters (analog conductances in siemens, bias currents in amperes)
-  <other groups>: added by callers, e.g. ``gradcheck``
+  parameters/block<i>/<name>: final parameters of ``model.blocks[i]``; an analog block's group holds
+      ``conductances_S.<l>`` (siemens) and ``bias_currents_A.<m>`` (amperes) and the attribute ``tile``
+      (the id of the tile it sits on); other blocks their parameters by name
+  <other groups>: added by callers, e.g. ``energy``, ``gradcheck``
+checkpoint.h5: the same root attributes, groups ``model`` (parameters and buffers by chain name),
+  ``optimizer``, ``metrics``, ``chip`` and ``meta/json`` (epochs done, random streams, chip scalars)
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -93,3 +101,64 @@ def load_checkpoint(path: Path) -> tuple[str, dict, dict]:
     config = tree.pop("config")
     arrays = {k: v for k, v in tree.items() if isinstance(v, dict)}
     return config, arrays, meta
+
+
+# ------------------------------------------------------------------------------ the run-file layout
+RESULTS, CHECKPOINT = "results.h5", "checkpoint.h5"
+#: names of an analog block's arrays in parameters/block<i> (layer l, bias layer m)
+CONDUCTANCES, BIAS_CURRENTS = "conductances_S.{}", "bias_currents_A.{}"
+
+
+def run_parameters(chain, placements: dict[int, int]) -> dict:
+    """The ``parameters`` group of a chain: per block, the values its hardware holds (analog: conductances
+    in S and bias currents in A, with the block's tile id as ``tile``); ``placements``: block -> tile."""
+    parameters = {}
+    for index, block in enumerate(chain.blocks):
+        if block.kind == "analog":
+            net = block.network
+            parameters[f"block{index}"] = {
+                "tile": placements[index],
+                **{CONDUCTANCES.format(l): np.asarray(w) for l, w in enumerate(net.conductances)},
+                **{BIAS_CURRENTS.format(m): np.asarray(b) for m, b in enumerate(net.biases)},
+            }
+        else:
+            parameters[f"block{index}"] = {name: np.array(p) for name, p in zip(block.parameter_names, block.parameters)}
+    return parameters
+
+
+def write_run_results(path: Path, config_yaml: str, metrics: dict, summary: dict, parameters: dict,
+                      extra: dict) -> None:
+    """results.h5 of a run: metrics, summary, parameters (:func:`run_parameters`) and ``extra`` groups."""
+    write_results(path, config_yaml, {"metrics": metrics, "summary": summary, "parameters": parameters, **extra})
+
+
+def read_summary(path: Path) -> dict:
+    """The ``summary`` attributes of a run's results.h5."""
+    return read_results(path).get("summary", {})
+
+
+@dataclass
+class TrainedRun:
+    """What a finished run left for reuse: per block index its saved parameters (the ``parameters/block<i>``
+    group), and the model's state by chain name (parameters and batch-norm running statistics) from the
+    checkpoint.h5 beside it, None when there is none."""
+
+    path: Path
+    parameters: dict[int, dict]
+    model: dict | None
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.path.with_name(CHECKPOINT)
+
+
+def read_trained(results_path: Path) -> TrainedRun:
+    """The parameters of a run's results.h5 and the buffers of the checkpoint.h5 beside it."""
+    results_path = Path(results_path)
+    saved = read_results(results_path).get("parameters")
+    if not isinstance(saved, dict):
+        raise CosimError(f"{results_path} holds no parameters/ group; is it a `cosim run` results file?")
+    parameters = {int(name[len("block"):]): group for name, group in saved.items() if name.startswith("block")}
+    checkpoint = results_path.with_name(CHECKPOINT)
+    model = load_checkpoint(checkpoint)[1].get("model", {}) if checkpoint.is_file() else None
+    return TrainedRun(results_path, parameters, model)

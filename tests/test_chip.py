@@ -18,6 +18,7 @@ ADC = "chip.tile.{kind}.{key}={value}"
 
 
 def trainer(*overrides):
+    """The session (dataset, chain, chip, optimiser, trainer) of the tiny config with ``overrides``."""
     return prepare(load_config(TINY, list(overrides)))
 
 
@@ -37,7 +38,7 @@ def steps(t, n=3):
         t.chain.backward(t.chain.forward(xb, training=True), yb)
         t.optimizer.step([[g / len(yb) for g in group] for group in t.chain.gradients()])
         t.chain.after_update()
-        t.on_batch(len(yb))
+        t.trainer.on_batch(len(yb))
     return [p.copy() for b in t.chain.blocks for p in b.parameters]
 
 
@@ -169,3 +170,49 @@ def test_the_chip_doc_page_explains_every_chip_key():
     missing = [path for path, name in _leaf_keys(ChipConfig, "chip") if f"`{name}`" not in text
                and f"`{path}`" not in text and f"{name}`" not in text]
     assert not missing, f"docs/chip.md does not explain {missing}"
+
+
+def test_step_costs_are_worked_out_once_per_batch_size_with_unchanged_totals():
+    """Per-step costs come from the planned shapes, cached per batch size (the last batch may be
+    smaller); the totals are those of walking the chain on every batch (values of cosim before)."""
+    t = trainer()
+    chip = t.chip
+    for size in (16, 16, 16, 8):
+        chip.book_step(size)
+    chip.book_step(60, training=False)
+    assert sorted(chip._step_costs) == [(8, True), (16, True), (60, False)]
+    before = {"digital/digital_backward": 4.8810048e-06, "digital/digital_forward": 5.0670656e-06,
+              "global_buffer/digital_forward": 4.8604e-06, "io/digital_forward": 7.29408e-05,
+              "programming/update": 3.4e-10, "tile_buffer/digital_backward": 8.495199999999999e-07,
+              "tile_buffer/digital_forward": 7.377200000000001e-07}
+    assert {f"{c}/{p}": v for (c, p), v in chip.ledger.energy.items()} == pytest.approx(before, rel=1e-14, abs=0)
+    assert chip.ledger.latency["digital_forward"] == pytest.approx(4.7485759999999996e-05, rel=1e-14)
+    assert chip.ledger.latency["digital_backward"] == pytest.approx(1.0610880000000002e-05, rel=1e-14)
+    assert chip.ledger.samples == 56
+
+
+def test_ideal_hardware_and_the_chip_tile_offer_the_same_hardware_protocol():
+    from cosim.learning.protocols import ChainBlock, TileHardware, missing_members
+
+    t = trainer()
+    tile = t.chip.tiles[0]
+    assert isinstance(tile, TileHardware) and isinstance(IdealHardware(1e-8, 1e-5), TileHardware)
+    assert missing_members(type(tile), TileHardware) == [] and missing_members(IdealHardware, TileHardware) == []
+    for block in t.chain.blocks:
+        assert missing_members(type(block), ChainBlock) == []
+
+
+def test_every_chain_block_class_offers_the_block_protocol():
+    from cosim.learning.blocks import AnalogBlock, DigitalBlock
+    from cosim.learning.hopfield_block import HopfieldChainBlock
+    from cosim.learning.protocols import ChainBlock, TileHardware, missing_members
+
+    for cls in (DigitalBlock, AnalogBlock, HopfieldChainBlock):
+        assert missing_members(cls, ChainBlock) == []
+
+    class Drifted(IdealHardware):
+        def drive_nudge(self, error):
+            return error
+
+    assert missing_members(Drifted, TileHardware) == [
+        "Drifted.drive_nudge('self', 'error') differs from TileHardware.drive_nudge('self', 'error', 'phases')"]

@@ -76,8 +76,9 @@ def test_resume_refuses_a_different_config(tmp_path, capsys):
 def test_gradcheck_prints_table_and_writes_files(tmp_path, capsys):
     assert run_cli("gradcheck", TINY, "--out", tmp_path, "--samples", "16", "--beta", "0.01") == 0
     table = capsys.readouterr().out
-    assert "block1.analog.conductances.0" in table
+    assert "block1.analog.conductances.0" in table and "model.blocks[1] (block1) on tile 0" in table
     with h5py.File(tmp_path / "gradcheck.h5") as f:
+        assert f["gradcheck"]["tiles"].attrs["block1"] == 0
         names = [n.decode() for n in f["gradcheck"]["names"][()]]
         cosines = dict(zip(names, f["gradcheck"]["cosine"][()]))
         norms = dict(zip(names, f["gradcheck"]["norm_id"][()]))
@@ -115,3 +116,11 @@ def test_help_explains_every_command():
         with pytest.raises(SystemExit) as exit_info:
             run_cli(command, "--help")
         assert exit_info.value.code == 0
+
+
+def test_run_names_tiles_by_the_chips_mapping_in_console_and_results(tmp_path, capsys):
+    assert run_cli("run", TINY, "--out", tmp_path, "--no-progress", "--set", "training.epochs=1",
+                   "--set", "chip.mapping=[2]") == 0
+    assert "tile 2 (model.blocks[1]): crossbars 24 -> 10 -> 10" in capsys.readouterr().out
+    with h5py.File(tmp_path / "results.h5") as f:
+        assert f["parameters"]["block1"].attrs["tile"] == 2

@@ -8,6 +8,7 @@ import pytest
 from cosim.analog import ConvergenceWarning
 from cosim.analog.hopfield import HopfieldBlock, HopfieldEnergy, HopfieldNetwork, HopfieldSolver
 from cosim.build import build_chain
+from cosim.streams import Streams
 from cosim.config import config_from_dict
 from cosim.errors import ParameterError
 from cosim.learning.blocks import NudgeSettings
@@ -192,7 +193,7 @@ def test_config_builds_a_hopfield_chain_that_trains():
         ]},
         "solver": {"tol": 1e-8},
     })
-    chain, _ = build_chain(config, (20,), 10, np.random.default_rng(0))
+    chain, _ = build_chain(config, (20,), 10, Streams(0))
     hopfield = chain.blocks[1]
     assert isinstance(hopfield, HopfieldChainBlock) and hopfield.block.solver.relaxation == "momentum"
     x, y = np.random.default_rng(2).normal(size=(16, 20)), np.arange(16) % 10

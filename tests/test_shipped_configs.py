@@ -50,8 +50,8 @@ def test_shipped_config_builds_on_its_dataset(path):
         load_dataset(config.data.dataset, path=config.data.path, n_train=1, n_test=1)
     except DatasetNotFoundError:
         pytest.skip(f"{config.data.dataset} is not installed here")
-    trainer = prepare(load_config(path, SMALL))
-    assert trainer.chain.blocks
+    session = prepare(load_config(path, SMALL))
+    assert session.chain.blocks
 
 
 def test_default_chip_and_its_ideal_twin_differ_only_in_the_chip_non_idealities():

@@ -266,3 +266,14 @@ def test_export_from_a_trained_run_uses_its_conductances(tmp_path, capsys):
     assert cli.main(["export-spice", str(TINY), "--out", str(tmp_path / "x"), "--from", str(run / "results.h5"),
                      "--set", "model.blocks.1.hidden=[7]"]) == 2
     assert "parameters/block1/conductances_S.0 is shape (24, 10)" in capsys.readouterr().err
+
+
+def test_export_spice_names_tiles_by_the_chips_mapping(tmp_path, capsys):
+    """Regression: tiles were numbered by counting analog blocks, ignoring chip.mapping."""
+    mapped = ["--set", "chip.mapping=[3]"]
+    assert cli.main(["export-spice", str(TINY), "--out", str(tmp_path), "--tile", "3", "--samples", "1", *mapped]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tile3_sample0_free.cir"]
+    assert "tile 3 = model.blocks[1]" in (tmp_path / "tile3_sample0_free.cir").read_text()
+    capsys.readouterr()
+    assert cli.main(["export-spice", str(TINY), "--out", str(tmp_path / "x"), "--tile", "0", *mapped]) == 2
+    assert "no tile 0: the model's analog blocks sit on tile(s) 3 (model.blocks[1])" in capsys.readouterr().err

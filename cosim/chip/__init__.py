@@ -3,6 +3,6 @@ them, buffers and I/O, and the energy/latency ledger. Reads the config; builds o
 
 from cosim.chip.chip import Chip
 from cosim.chip.ledger import COMPONENTS, PHASES, Ledger
-from cosim.chip.tile import Tile
+from cosim.chip.tile import Tile, TileSpec
 
-__all__ = ["COMPONENTS", "Chip", "Ledger", "PHASES", "Tile"]
+__all__ = ["COMPONENTS", "Chip", "Ledger", "PHASES", "Tile", "TileSpec"]

@@ -23,8 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from cosim.chip.ledger import Ledger
-from cosim.chip.tile import Tile, reading_bytes
-from cosim.config import resolve_tile
+from cosim.chip.tile import Tile, TileSpec, reading_bytes
 from cosim.config.schema import ChipConfig, TileConfig
 from cosim.errors import ConfigError
 
@@ -32,20 +31,24 @@ ACTIVATION_BYTES = 4  # digital activations are float32 words in buffers
 
 
 class Chip:
-    """Tiles for the analog blocks of a model, and the ledger they all book into."""
+    """Tiles for the analog blocks of a model, and the ledger they all book into.
 
-    def __init__(self, config: ChipConfig, seed: int):
+    ``default_tile``: the resolved config of tile 0, whose digital processor runs a model without analog
+    blocks. The chip's tiles, each knowing the model block it holds (:attr:`placements`), are the one
+    record of which block sits on which tile: the console, results.h5, plots, export-spice, spice-check
+    and gradcheck all name tiles by it.
+    """
+
+    def __init__(self, config: ChipConfig, default_tile: TileConfig):
         self.config = config
-        self.seed = seed
+        self.default_tile = default_tile
         self.ledger = Ledger()
         self.tiles: list[Tile] = []
-
-    def tile_config(self, tile_id: int) -> TileConfig:
-        """The defaults with this tile's overrides applied."""
-        overrides = [(f"chip.tiles[{i}].set", o.set) for i, o in enumerate(self.config.tiles) if o.tile == tile_id]
-        return resolve_tile(self.config.tile, overrides)
+        self._plan: list[tuple] = []  # (block, input shape, output shape, tile config) per block
+        self._step_costs: dict[tuple[int, bool], list[tuple[str, str, float, float]]] = {}
 
     def tile_id(self, analog_index: int, block_path: str) -> int:
+        """The tile of the ``analog_index``-th analog block: ``chip.mapping``, or its own index."""
         mapping = self.config.mapping
         if mapping is None:
             return analog_index
@@ -53,6 +56,11 @@ class Chip:
             raise ConfigError(f"chip.mapping: gives {len(mapping)} tile(s) but {block_path} is analog block "
                               f"number {analog_index + 1}; list one tile id per analog block")
         return mapping[analog_index]
+
+    @property
+    def placements(self) -> dict[int, int]:
+        """Index in ``model.blocks`` -> id of the tile that holds it, for every analog block."""
+        return {tile.block_index: tile.id for tile in self.tiles}
 
     def check_fits(self, tile_id: int, config: TileConfig, sizes: tuple, block_path: str) -> None:
         """Reject a network whose crossbars exceed the tile's rows x columns."""
@@ -63,15 +71,28 @@ class Chip:
                     f"{config.rows} x {config.columns}; raise chip.tile.rows/columns (or this tile's override), "
                     f"or split the block into smaller analog blocks with digital blocks between them")
 
-    def add_tile(self, tile_id: int, config: TileConfig, network) -> Tile:
-        tile = Tile(tile_id, config, network, self.ledger, np.random.default_rng([self.seed, 17, tile_id]))
+    def add_tile(self, spec: TileSpec, network, streams) -> Tile:
+        """Place a block's network on the tile of ``spec``; ``streams(name)``: the tile's random streams."""
+        tile = Tile(spec, network, self.ledger, streams)
         self.tiles.append(tile)
         return tile
 
-    def check_capacities(self, block_shapes: list[tuple[str, tuple, tuple]], batch: int) -> None:
+    def plan(self, blocks: list, shapes: list[tuple[tuple, tuple]], batch: int) -> None:
+        """Take the model (its blocks and their (input, output) shapes): check that buffers hold a batch
+        of ``batch``, and fix which tile's digital processor runs each block (see :meth:`book_step`)."""
+        self._check_capacities(shapes, batch)
+        tiles = iter(self.tiles)
+        current = self.tiles[0].config if self.tiles else self.default_tile
+        self._plan, self._step_costs = [], {}
+        for block, (input_shape, output_shape) in zip(blocks, shapes):
+            if block.kind == "analog":
+                current = next(tiles).config
+            self._plan.append((block, tuple(input_shape), tuple(output_shape), current))
+
+    def _check_capacities(self, shapes: list[tuple[tuple, tuple]], batch: int) -> None:
         """Buffers must hold one batch: EP readings per tile, the widest activation in the global buffer."""
         widest = 0
-        for kind, input_shape, output_shape in block_shapes:
+        for input_shape, output_shape in shapes:
             widest = max(widest, int(np.prod(input_shape)), int(np.prod(output_shape)))
         need = batch * widest * ACTIVATION_BYTES
         if need > self.config.global_buffer.capacity_bytes:
@@ -99,65 +120,62 @@ class Chip:
             arrays.update({f"tile{tile.id}.{k}": v for k, v in tile_arrays.items()})
         return scalars, arrays
 
-    def load_state(self, scalars: dict, arrays: dict, networks: list) -> None:
+    def load_state(self, scalars: dict, arrays: dict) -> None:
         self.ledger.load_state(scalars["ledger"])
-        for tile, tile_scalars, network in zip(self.tiles, scalars["tiles"], networks):
+        for tile, tile_scalars in zip(self.tiles, scalars["tiles"]):
             prefix = f"tile{tile.id}."
-            tile.load_state(tile_scalars, {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)},
-                            network)
+            tile.load_state(tile_scalars, {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
 
     # ------------------------------------------------------------------ accounting outside the analog tiles
-    def book_step(self, chain, input_shape: tuple, batch: int, training: bool = True) -> None:
-        """Digital work, buffer traffic and I/O of one batch through the chain (forward and, if training,
-        backward), on the tile each digital block belongs to."""
-        ledger, shape = self.ledger, tuple(input_shape)
-        tile_configs = self._tile_of_each_block(chain)
+    def book_step(self, batch: int, training: bool = True) -> None:
+        """Digital work, buffer traffic and I/O of one batch through the model (forward and, if training,
+        backward), on the tile each digital block belongs to. The costs of a batch size are worked out
+        once from the planned shapes (:meth:`plan`) and booked as they are on every later batch."""
+        key = (batch, training)
+        if key not in self._step_costs:
+            self._step_costs[key] = self._costs_of_step(batch, training)
+        for component, phase, joules, seconds in self._step_costs[key]:
+            self.ledger.add(component, phase, joules, seconds)
+        if training:
+            self.ledger.samples += batch
+
+    def _costs_of_step(self, batch: int, training: bool) -> list[tuple[str, str, float, float]]:
+        """The ledger entries (component, phase, J, s) of one step of ``batch`` samples."""
         io, glob = self.config.io, self.config.global_buffer
-        sample_bytes = int(np.prod(shape)) * ACTIVATION_BYTES + 8  # a sample and its label
-        ledger.add("io", "digital_forward", batch * sample_bytes * io.energy_J_per_byte,
-                   batch * sample_bytes / io.bytes_per_second)
-        for block, tile_config in zip(chain.blocks, tile_configs):
-            out_shape = block.output_shape(shape)
+        input_shape = self._plan[0][1] if self._plan else ()
+        sample_bytes = int(np.prod(input_shape)) * ACTIVATION_BYTES + 8  # a sample and its label
+        costs = [("io", "digital_forward", batch * sample_bytes * io.energy_J_per_byte,
+                  batch * sample_bytes / io.bytes_per_second)]
+        for block, shape, out_shape, tile_config in self._plan:
             moved = batch * (int(np.prod(shape)) + int(np.prod(out_shape))) * ACTIVATION_BYTES
-            ledger.add("global_buffer", "digital_forward",
-                       moved * (glob.read_energy_J_per_byte + glob.write_energy_J_per_byte) / 2)
+            costs.append(("global_buffer", "digital_forward",
+                          moved * (glob.read_energy_J_per_byte + glob.write_energy_J_per_byte) / 2, 0.0))
             if block.kind == "digital":
                 cost = block.cost(shape, batch, ACTIVATION_BYTES)
-                self._book_digital(tile_config, cost.macs_forward,
-                                   cost.bytes_read_forward + cost.bytes_written_forward, "digital_forward")
+                costs += _digital(tile_config, cost.macs_forward,
+                                  cost.bytes_read_forward + cost.bytes_written_forward, "digital_forward")
                 if training:
-                    self._book_digital(tile_config, cost.macs_backward,
-                                       cost.bytes_read_backward + cost.bytes_written_backward, "digital_backward")
-            shape = out_shape
-        if training:
-            ledger.samples += batch
-
-    def _book_digital(self, config: TileConfig, macs: int, nbytes: int, phase: str) -> None:
-        digital, buffer = config.digital, config.buffer
-        self.ledger.add("digital", phase, macs * digital.mac_energy_J, macs / digital.macs_per_second)
-        per_byte = (buffer.read_energy_J_per_byte + buffer.write_energy_J_per_byte) / 2
-        self.ledger.add("tile_buffer", phase, nbytes * per_byte)
-
-    def _tile_of_each_block(self, chain) -> list[TileConfig]:
-        """The tile config whose digital processor runs each block (analog blocks: their own tile)."""
-        tiles = iter(self.tiles)
-        current = self.tiles[0].config if self.tiles else self.tile_config(0)
-        result = []
-        for block in chain.blocks:
-            if block.kind == "analog":
-                current = next(tiles).config
-            result.append(current)
-        return result
+                    costs += _digital(tile_config, cost.macs_backward,
+                                      cost.bytes_read_backward + cost.bytes_written_backward, "digital_backward")
+        return costs
 
     def describe(self) -> str:
         lines = []
         for tile in self.tiles:
             c = tile.config
-            lines.append(f"tile {tile.id}: crossbars {' -> '.join(map(str, tile.network_sizes))} nodes; "
+            lines.append(f"tile {tile.id} (model.blocks[{tile.block_index}]): crossbars {' -> '.join(map(str, tile.network_sizes))} nodes; "
                          f"device {c.device.g_min_S:.3g}..{c.device.g_max_S:.3g} S; diode {c.diode.model}; "
                          f"ADC {_bits(c.output_adc)}/{_bits(c.node_adc)}/{_bits(c.current_adc)} "
                          f"(out/node/current); DAC {_bits(c.input_dac)}/{_bits(c.nudge_dac)} (in/nudge)")
         return "\n".join(lines)
+
+
+def _digital(config: TileConfig, macs: int, nbytes: int, phase: str) -> list[tuple[str, str, float, float]]:
+    """Ledger entries of ``macs`` multiply-accumulates and ``nbytes`` of tile-buffer traffic."""
+    digital, buffer = config.digital, config.buffer
+    per_byte = (buffer.read_energy_J_per_byte + buffer.write_energy_J_per_byte) / 2
+    return [("digital", phase, macs * digital.mac_energy_J, macs / digital.macs_per_second),
+            ("tile_buffer", phase, nbytes * per_byte, 0.0)]
 
 
 def _bits(converter) -> str:

@@ -19,6 +19,8 @@ Every action is booked in the chip's :class:`~cosim.chip.ledger.Ledger`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,10 +34,18 @@ from cosim.config.schema import ConverterConfig, TileConfig
 from cosim.converters import Converter, ConverterSpec
 
 
-def converter(config: ConverterConfig, rng: np.random.Generator) -> Converter:
-    spec = ConverterSpec(config.ideal, config.bits, config.range, config.full_scale, config.margin,
-                         config.noise_lsb, config.offset_lsb, config.recalibrate_every)
-    return Converter(spec, rng)
+@dataclass(frozen=True)
+class TileSpec:
+    """What the chip is handed for one tile (made by :mod:`cosim.build`): the tile's id, the index in
+    ``model.blocks`` of the block it holds, its resolved config (costs, buffers, readout) and the physics
+    made from it: the device model and one converter spec per converter kind (input_dac, nudge_dac,
+    output_adc, node_adc, current_adc)."""
+
+    tile_id: int
+    block_index: int
+    config: TileConfig
+    device: DeviceModel
+    converters: dict[str, ConverterSpec]
 
 
 def conversion_cost(config: ConverterConfig, conversions: int) -> tuple[float, float]:
@@ -55,24 +65,26 @@ def phase_of(state: Equilibrium) -> str:
 
 
 class Tile:
-    """The tile ``tile_id`` built from its resolved ``config``, holding one analog block's network."""
+    """The tile of ``spec`` holding one analog block's ``network``; ``streams(name)`` gives the random
+    generator of each of its components (``devices/<layer>``, ``<converter name>``), each its own."""
 
-    def __init__(self, tile_id: int, config: TileConfig, network: ResistiveNetwork, ledger: Ledger,
-                 rng: np.random.Generator):
-        self.id, self.config, self.ledger, self.rng = tile_id, config, ledger, rng
+    def __init__(self, spec: TileSpec, network: ResistiveNetwork, ledger: Ledger,
+                 streams: Callable[[str], np.random.Generator]):
+        self.id, self.block_index, self.config, self.ledger = spec.tile_id, spec.block_index, spec.config, ledger
+        self.network = network
         self.network_sizes = network.sizes
-        d = config.device
-        self.device = DeviceModel(d.g_min_S, d.g_max_S, d.levels, d.programming_noise, d.read_noise, d.variability,
-                                  d.stuck_at_min, d.stuck_at_max, d.update == "pulsed", d.pulse_step,
-                                  d.pulse_step_spread, d.asymmetry)
-        self.devices = [DeviceArray(self.device, w.shape, rng) for w in network.conductances]
-        self.input_dac = converter(config.input_dac, rng)
-        self.nudge_dac = converter(config.nudge_dac, rng)
-        self.output_adc = converter(config.output_adc, rng)
+        self.device = spec.device
+        self.devices = [DeviceArray(self.device, w.shape, streams(f"devices/{l}"))
+                        for l, w in enumerate(network.conductances)]
+        kinds = spec.converters
+        self.input_dac = Converter(kinds["input_dac"], streams("input_dac"))
+        self.nudge_dac = Converter(kinds["nudge_dac"], streams("nudge_dac"))
+        self.output_adc = Converter(kinds["output_adc"], streams("output_adc"))
         # one calibrated range per layer and per reading kind (a phase's values, or the difference / sum)
-        self.node_adcs = {kind: [converter(config.node_adc, rng) for _ in network.sizes[1:]]
+        self.node_adcs = {kind: [Converter(kinds["node_adc"], streams(f"node_adc/{kind}/{m}"))
+                                 for m in range(len(network.sizes) - 1)]
                           for kind in ("a", "b", "difference", "sum")}
-        self.current_adc = converter(config.current_adc, rng)
+        self.current_adc = Converter(kinds["current_adc"], streams("current_adc"))
         held = self.program(network.conductances, 1.0)
         if held is not None:
             network.set_conductances(held)
@@ -169,8 +181,9 @@ class Tile:
         return named
 
     def state(self) -> tuple[dict, dict]:
-        """(JSON-able scalars, arrays): random generator, converter ranges and counters, device states."""
-        scalars = {"rng": self.rng.bit_generator.state, "converters": {}}
+        """(JSON-able scalars, arrays): converter ranges and counters, device states (the random streams are
+        checkpointed by their owner, :class:`~cosim.streams.Streams`)."""
+        scalars = {"converters": {}}
         arrays = {}
         for name, conv in self.converters().items():
             scalars["converters"][name], conv_arrays = conv.state()
@@ -181,9 +194,8 @@ class Tile:
                 arrays[f"devices.{l}"] = devices.conductances
         return scalars, arrays
 
-    def load_state(self, scalars: dict, arrays: dict, network: ResistiveNetwork) -> None:
+    def load_state(self, scalars: dict, arrays: dict) -> None:
         """Restore a :meth:`state`; the network gets the conductances the devices held."""
-        self.rng.bit_generator.state = scalars["rng"]
         for name, conv in self.converters().items():
             prefix = f"{name}."
             conv.load_state(scalars["converters"][name],
@@ -193,7 +205,7 @@ class Tile:
             if f"devices.{l}" in arrays:
                 devices.conductances = np.array(arrays[f"devices.{l}"])
         if not self.device.is_ideal:
-            network.set_conductances([d.conductances for d in self.devices])
+            self.network.set_conductances([d.conductances for d in self.devices])
 
     # ------------------------------------------------------------------ physics and bookkeeping
     def settling_time(self, network: ResistiveNetwork) -> float:

@@ -1,6 +1,7 @@
 """The two kinds of block an ff-EBM chains: digital (backprop) and analog (EP, or ID as reference).
 
-Both expose the same small interface to :class:`cosim.learning.chain.Chain`:
+Both expose the same small interface to :class:`cosim.learning.chain.Chain`
+(:class:`~cosim.learning.protocols.ChainBlock`):
 ``forward(x, training)``, ``backward(grad_out) -> grad_in``, ``parameters`` (lists of arrays the
 optimiser updates in place), ``gradients`` (parallel lists), ``bounds`` and ``after_update()``.
 """
@@ -14,6 +15,7 @@ import numpy as np
 from cosim.analog import ResistiveBlock
 from cosim.digital.base import Op, OpCost
 from cosim.errors import ParameterError
+from cosim.learning.protocols import TileHardware
 
 
 class DigitalBlock:
@@ -91,7 +93,7 @@ class IdealHardware:
     """What an analog block talks to when no chip is modelled: exact converters and exact writes.
 
     The chip's :class:`~cosim.chip.tile.Tile` offers the same methods with converters, devices and an
-    energy ledger behind them.
+    energy ledger behind them; both follow :class:`~cosim.learning.protocols.TileHardware`.
     """
 
     def __init__(self, g_min: float, g_max: float):
@@ -148,7 +150,7 @@ class AnalogBlock(SolveStatistics):
     kind = "analog"
 
     def __init__(self, block: ResistiveBlock, g_min: float, g_max: float, input_scale: float,
-                 nudge: NudgeSettings, learn_biases: bool = True, hardware=None):
+                 nudge: NudgeSettings, learn_biases: bool = True, hardware: TileHardware | None = None):
         if not 0 <= g_min < g_max:
             raise ParameterError(f"need 0 <= g_min < g_max, got g_min={g_min}, g_max={g_max}")
         self.hardware = hardware or IdealHardware(g_min, g_max)

@@ -1,7 +1,7 @@
 """What a tile sees for a test sample, its netlists, and the comparison of ngspice with cosim's solver.
 
-A *tile* is one analog block of the model, numbered 0, 1, ... in the order the analog blocks appear in
-``model.blocks`` (:func:`analog_tiles`, the one place to change when the chip maps blocks onto tiles).
+A *tile* is one analog block of the model, named by the id the chip placed it on (``chip.mapping``;
+``Chip.placements``, the one record of which block sits on which tile).
 
 For every tile, test sample and phase a :class:`TileCase` holds the block's network, the voltages its
 input sources get when the model runs forward on that sample, and, for the nudged phases, the block's
@@ -23,6 +23,7 @@ from cosim.analog.network import ResistiveNetwork, ShockleyDiode
 from cosim.analog.observables import element_currents
 from cosim.analog.solve import BCDSolver, Nudge
 from cosim.errors import CosimError
+from cosim.results import BIAS_CURRENTS, CONDUCTANCES, TrainedRun
 from cosim.spice import ngspice
 from cosim.spice.netlist import Netlist, SpiceSettings, write_netlist
 
@@ -43,15 +44,14 @@ class Tile:
     block: object  # cosim.learning.blocks.AnalogBlock
 
 
-def analog_tiles(chain) -> list[Tile]:
-    """The tiles of a chain: until the chip model lands, tile k is the k-th analog block of the model."""
-    analog = [(i, b) for i, b in enumerate(chain.blocks) if b.kind == "analog"]
-    return [Tile(k, i, b) for k, (i, b) in enumerate(analog)]
+def analog_tiles(chain, placements: dict[int, int]) -> list[Tile]:
+    """The tiles of a chain, in model order; ``placements``: block index -> tile id (``Chip.placements``)."""
+    return [Tile(tile_id, index, chain.blocks[index]) for index, tile_id in sorted(placements.items())]
 
 
-def select_tiles(chain, tile_ids=None) -> list[Tile]:
-    """The tiles named by ``tile_ids`` (all when None); CosimError for an unknown number."""
-    tiles = analog_tiles(chain)
+def select_tiles(chain, placements: dict[int, int], tile_ids=None) -> list[Tile]:
+    """The tiles named by ``tile_ids`` (all when None); CosimError for an unknown id."""
+    tiles = analog_tiles(chain, placements)
     if not tiles:
         raise CosimError("the model has no analog block, so there is no tile to export")
     if tile_ids is None:
@@ -59,8 +59,9 @@ def select_tiles(chain, tile_ids=None) -> list[Tile]:
     known = {t.tile_id: t for t in tiles}
     unknown = [t for t in tile_ids if t not in known]
     if unknown:
-        raise CosimError(f"no tile {unknown[0]}: the model has tiles 0 .. {len(tiles) - 1} "
-                         "(one per analog block, in the order of model.blocks)")
+        listing = ", ".join(f"{t.tile_id} (model.blocks[{t.block_index}])" for t in tiles)
+        raise CosimError(f"no tile {unknown[0]}: the model's analog blocks sit on tile(s) {listing} "
+                         "(one per analog block, placed by chip.mapping)")
     return [known[t] for t in dict.fromkeys(tile_ids)]
 
 
@@ -325,60 +326,52 @@ def format_reports(reports: list[TileReport], settings: SpiceSettings = SpiceSet
 
 
 # ------------------------------------------------------------------------------------- trained runs
-def load_trained(chain, results_path: Path) -> list[str]:
-    """Set the chain's parameters to those saved in a run's results.h5; returns notes for the user.
+def load_trained(chain, trained: TrainedRun) -> list[str]:
+    """Set the chain's parameters to those a run saved (:func:`cosim.results.read_trained`); returns notes
+    for the user.
 
     Analog networks get exactly the saved conductances (S) and bias currents (A) — what the devices held
     at the end of the run, not a re-programming of them — and digital blocks their parameters.
-    Batch-norm running statistics are not in results.h5: they come from ``checkpoint.h5`` beside it
-    when it exists (a note says when it does not).
+    Batch-norm running statistics are not in results.h5: they come from the run's checkpoint when it
+    exists (a note says when it does not).
     """
-    from cosim.results import load_checkpoint, read_results
-
-    results_path = Path(results_path)
-    saved = read_results(results_path).get("parameters")
-    if not isinstance(saved, dict):
-        raise CosimError(f"{results_path} holds no parameters/ group; is it a `cosim run` results file?")
+    path = trained.path
     for index, block in enumerate(chain.blocks):
-        group = saved.get(f"block{index}")
+        group = trained.parameters.get(index)
         if group is None:
-            raise CosimError(f"{results_path} has no parameters for model.blocks[{index}]; "
-                             "was it written with this config?")
+            raise CosimError(f"{path} has no parameters for model.blocks[{index}]; was it written with this config?")
         if block.kind == "analog":
-            _load_analog(block, group, index, results_path)
+            _load_analog(block, group, index, path)
         else:
             for name, array in zip(block.parameter_names, block.parameters):
-                _copy_into(array, group, name, index, results_path)
+                _copy_into(array, group, name, index, path)
     chain.after_update()
     for index, block in enumerate(chain.blocks):  # exactly the saved values, not re-programmed ones
         if block.kind == "analog":
-            net, group = block.network, saved[f"block{index}"]
-            net.set_conductances([group[f"conductances_S.{l}"] for l in range(net.n_layers)])
+            net, group = block.network, trained.parameters[index]
+            net.set_conductances([group[CONDUCTANCES.format(l)] for l in range(net.n_layers)])
             if block.theta_bias:
-                net.set_biases([group[f"bias_currents_A.{m}"] for m in range(net.n_layers)])
-    checkpoint = results_path.with_name("checkpoint.h5")
+                net.set_biases([group[BIAS_CURRENTS.format(m)] for m in range(net.n_layers)])
     buffers = {f"block{i}.{b.kind}.{name}": array for i, b in enumerate(chain.blocks)
                for name, array in b.buffers.items()}
     if not buffers:
         return []
-    if not checkpoint.is_file():
-        return [f"no {checkpoint.name} beside {results_path.name}: batch-norm running statistics keep their "
+    if trained.model is None:
+        return [f"no {trained.checkpoint.name} beside {path.name}: batch-norm running statistics keep their "
                 "initial values, so tile inputs differ from the trained model's"]
-    _, arrays, _ = load_checkpoint(checkpoint)
-    state = arrays.get("model", {})
     for name, array in buffers.items():
-        if name not in state or np.shape(state[name]) != array.shape:
-            raise CosimError(f"{checkpoint} does not match the model (buffer {name})")
-        array[...] = state[name]
-    return [f"batch-norm running statistics from {checkpoint}"]
+        if name not in trained.model or np.shape(trained.model[name]) != array.shape:
+            raise CosimError(f"{trained.checkpoint} does not match the model (buffer {name})")
+        array[...] = trained.model[name]
+    return [f"batch-norm running statistics from {trained.checkpoint}"]
 
 
 def _load_analog(block, group: dict, index: int, path: Path) -> None:
     net = block.network
     for l in range(net.n_layers):
-        _copy_into(block.theta[l], group, f"conductances_S.{l}", index, path, scale=1.0 / block.g_max)
+        _copy_into(block.theta[l], group, CONDUCTANCES.format(l), index, path, scale=1.0 / block.g_max)
     for m, theta in enumerate(block.theta_bias):
-        _copy_into(theta, group, f"bias_currents_A.{m}", index, path, scale=1.0 / block.g_max)
+        _copy_into(theta, group, BIAS_CURRENTS.format(m), index, path, scale=1.0 / block.g_max)
 
 
 def _copy_into(array: np.ndarray, group: dict, name: str, index: int, path: Path, scale: float = 1.0) -> None:

@@ -50,8 +50,8 @@ def run_point(config_yaml: str, directory: str) -> dict:
 
     Never raises for a failing run: the traceback goes to error.txt and the record says ``failed``."""
     from cosim.config import load_config
-    from cosim.results import read_results
-    from cosim.runner import RESULTS, run
+    from cosim.results import RESULTS, read_summary
+    from cosim.runner import run
 
     directory = Path(directory)
     if is_done(directory):
@@ -63,7 +63,7 @@ def run_point(config_yaml: str, directory: str) -> dict:
         with threadpool_limits(limits=1), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("default")  # each distinct warning once, into the point's warnings.txt
             run(load_config(config_yaml), directory, resume=True, progress=False)
-        summary = {key: _plain(value) for key, value in read_results(directory / RESULTS)["summary"].items()}
+        summary = {key: _plain(value) for key, value in read_summary(directory / RESULTS).items()}
     except Exception:
         text = traceback.format_exc()
         atomic_write(directory / ERROR, lambda tmp: tmp.write_text(text))
