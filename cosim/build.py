@@ -13,8 +13,8 @@ import numpy as np
 
 from cosim.analog import Amplifier, BCDSolver, IdealDiode, ResistiveBlock, ResistiveNetwork, ShockleyDiode
 from cosim.chip import Chip
-from cosim.analog.dynamics import GradientFlowSolver, MomentumSolver
-from cosim.analog.hopfield import HopfieldBlock, HopfieldNetwork, HopfieldSolver
+from cosim.analog import GradientFlowSolver, MomentumSolver
+from cosim.analog import HopfieldBlock, HopfieldNetwork, HopfieldSolver
 from cosim.config.schema import AnalogBlockConfig, Config, DigitalBlockConfig, HopfieldBlockConfig, RelaxationConfig
 from cosim.data import Dataset, load_dataset
 from cosim.digital.ops import make_op
@@ -116,7 +116,7 @@ def _analog_block(block_config: AnalogBlockConfig, shape: tuple, config: Config,
 
 
 def _dynamics_settings(r: RelaxationConfig) -> dict:
-    """Keywords of the rc / momentum dynamics (cosim.analog.dynamics) from a relaxation config; none for bcd."""
+    """Keywords of the rc / momentum dynamics (cosim.analog.relaxation) from a relaxation config; none for bcd."""
     if r.kind == "bcd":
         return {}
     if r.kind == "rc":
