@@ -46,21 +46,23 @@ class BlockDescent(Relaxation):
         return [list(range(1, n_layers + 1, 2)), list(range(2, n_layers + 1, 2))]
 
     def run(self, energy: BoxEnergy, state: list[np.ndarray], free: bool = True) -> SolveInfo:
-        """Relax ``state`` (clipped into the box first) in place; ``free`` is unused."""
-        tol = self.tolerance(energy.dtype)
+        """Relax ``state`` (inside the box: a cold start clipped, or an equilibrium) in place; ``free`` is unused."""
+        tol = self.tol if self.tol is not None else self.tolerance(energy.dtype)
         groups = self.groups(len(state))
-        for s, lo, hi in zip(state, energy.lower, energy.upper):
-            np.clip(s, lo, hi, out=s)
         sigma, rng = self.noise_sigma, self.rng
         plateau = self.stopping_rule(energy.reference(state)) if sigma > 0 else None
+        layer_inputs, minimise = energy.layer_inputs, energy.minimise_layer
         residual = np.inf
         for sweep in range(1, self.cap + 1):
             max_ds = max_s = 0.0
             for group in groups:
-                inputs = [energy.layer_inputs(m, state) for m in group]
+                inputs = [layer_inputs(m, state) for m in group]
                 for m, drive in zip(group, inputs):
-                    noise = rng.standard_normal(state[m - 1].shape).astype(energy.dtype) if sigma > 0 else None
-                    ds, s = energy.minimise_layer(m, state, drive, sigma, noise)
+                    if sigma > 0:
+                        noise = rng.standard_normal(state[m - 1].shape).astype(energy.dtype)
+                        ds, s = minimise(m, state, drive, sigma, noise)
+                    else:
+                        ds, s = minimise(m, state, drive)
                     max_ds, max_s = max(max_ds, ds), max(max_s, s)
             residual = max_ds / max(energy.reference(state, max_s), _TINY)
             if residual <= tol or (plateau is not None and plateau.settled(residual)):

@@ -109,18 +109,18 @@ class ResistiveEnergy:
                  nudge: Nudge | None = None, capacitance: list[np.ndarray] | None = None):
         self.network, self.drive, self.terms, self.nudge = network, drive, terms, nudge
         self.dtype = network.dtype
-        self.weights = network.node_weights[1:]
         self.lower = [t.lo for t in terms]
         self.upper = [t.hi for t in terms]
         self.capacitance = capacitance
         self.curvature_key = (network.conductances, capacitance, 0.0 if nudge is None else float(nudge.conductance))
-        n, amps = network.n_layers, network.amplifiers
+        n, amps, batch = network.n_layers, network.amplifiers, drive.input_voltages.shape[0]
         shockley = isinstance(diode, ShockleyDiode)
-        self._gains = [(amps[m - 1].forward_gain, amps[m].backward_gain if m < n else 0.0,
+        #: per layer: what the layer kernel takes besides the neighbours' drive and the state
+        self._layer = [(amps[m - 1].forward_gain, amps[m].backward_gain if m < n else 0.0, t.source, t.den, t.lo, t.hi,
                         *((diode.saturation_current, diode.slope_voltage) if shockley and m < n else (0.0, 1.0)))
-                       for m in range(1, n + 1)]
-        self._below: dict[int, np.ndarray] | None = None
-        self._above: dict[int, np.ndarray] = {}
+                       for m, t in enumerate(terms, start=1)]
+        self._below = {m: np.empty((batch, network.sizes[m]), network.dtype) for m in range(2, n + 1)}
+        self._above = {m: np.empty((batch, network.sizes[m]), network.dtype) for m in range(1, n)}
 
     @classmethod
     def phase(cls, network: ResistiveNetwork, drive: InputDrive, nudge: Nudge | None = None,
@@ -141,10 +141,6 @@ class ResistiveEnergy:
     def layer_inputs(self, m: int, state) -> tuple[np.ndarray, np.ndarray | None]:
         """(V_{m-1} W[m-1], V_{m+1} W[m]^T): BLAS products into buffers kept for the whole relaxation."""
         net = self.network
-        if self._below is None:
-            batch = state[0].shape[0]
-            self._below = {m: np.empty((batch, net.sizes[m]), net.dtype) for m in range(2, net.n_layers + 1)}
-            self._above = {m: np.empty((batch, net.sizes[m]), net.dtype) for m in range(1, net.n_layers)}
         below = self.drive.product if m == 1 else np.matmul(state[m - 2], net.conductances[m - 1], out=self._below[m])
         above = np.matmul(state[m], net.conductances[m].T, out=self._above[m]) if m < net.n_layers else None
         return below, above
@@ -152,14 +148,19 @@ class ResistiveEnergy:
     def minimise_layer(self, m: int, state, inputs, noise_sigma: float = 0.0, noise=None) -> tuple[float, float]:
         """Kirchhoff's law at every node of layer m (:func:`kernels.layer_update`); returns (max |dv|, max |v|)."""
         below, above = inputs
-        t = self.terms[m - 1]
-        a, kappa, i_s, nvt = self._gains[m - 1]
-        source = t.source if noise is None else t.source + noise_sigma * t.den * noise
-        has_above = above is not None
-        return kernels.layer_update(below, a, above if has_above else below, kappa, has_above, source, t.den,
-                                    t.lo, t.hi, i_s, nvt, state[m - 1])
+        a, kappa, source, den, lo, hi, i_s, nvt = self._layer[m - 1]
+        if noise is not None:
+            source = source + noise_sigma * den * noise
+        if above is None:
+            return kernels.layer_update(below, a, below, kappa, False, source, den, lo, hi, i_s, nvt, state[m - 1])
+        return kernels.layer_update(below, a, above, kappa, True, source, den, lo, hi, i_s, nvt, state[m - 1])
 
     # ------------------------------------------------------------------ dynamics
+    @cached_property
+    def weights(self) -> tuple[float, ...]:
+        """s_m of layers 1 .. L: the node weights of the co-content."""
+        return self.network.node_weights[1:]
+
     @cached_property
     def hessian_diagonal(self) -> list[np.ndarray]:
         return [w * t.den for w, t in zip(self.weights, self.terms)]
