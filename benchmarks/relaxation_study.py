@@ -38,8 +38,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from cosim.analog import BCDSolver, ConvergenceWarning, IdealDiode, ResistiveBlock, ResistiveNetwork
-from cosim.analog import GradientFlowSolver, MomentumSolver
-from cosim.analog import HopfieldBlock, HopfieldEnergy, HopfieldNetwork, HopfieldSolver
+from cosim.analog import (GradientFlowSolver, HopfieldBlock, HopfieldEnergy, HopfieldNetwork, HopfieldSolver,
+                          MomentumSolver)
 from cosim.analog.resistive.observables import energy as resistive_energy
 from cosim.config import load_config
 from cosim.learning.train import evaluate

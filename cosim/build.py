@@ -11,10 +11,9 @@ from dataclasses import asdict
 
 import numpy as np
 
-from cosim.analog import Amplifier, BCDSolver, IdealDiode, ResistiveBlock, ResistiveNetwork, ShockleyDiode
+from cosim.analog import (Amplifier, BCDSolver, GradientFlowSolver, HopfieldBlock, HopfieldNetwork, HopfieldSolver,
+                          IdealDiode, MomentumSolver, ResistiveBlock, ResistiveNetwork, ResistiveSolver, ShockleyDiode)
 from cosim.chip import Chip
-from cosim.analog import GradientFlowSolver, MomentumSolver
-from cosim.analog import HopfieldBlock, HopfieldNetwork, HopfieldSolver
 from cosim.config.schema import AnalogBlockConfig, Config, DigitalBlockConfig, HopfieldBlockConfig, RelaxationConfig
 from cosim.data import Dataset, load_dataset
 from cosim.digital.ops import make_op
@@ -126,7 +125,7 @@ def _dynamics_settings(r: RelaxationConfig) -> dict:
 
 
 def _resistive_solver(network: ResistiveNetwork, r: RelaxationConfig, config: Config, capacitance: float,
-                      rng: np.random.Generator) -> BCDSolver:
+                      rng: np.random.Generator) -> ResistiveSolver:
     common = dict(tol=config.solver.tol, on_unconverged=config.solver.on_unconverged,
                   max_sweeps=config.solver.max_sweeps)
     if r.kind == "bcd":

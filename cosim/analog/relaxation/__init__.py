@@ -21,7 +21,8 @@ def make_relaxation(kind: str, **settings) -> Relaxation:
         return RELAXATIONS[kind](**settings)
     except TypeError as error:  # a keyword this strategy does not take
         takes = ", ".join(f"{name}: {cls.__name__}" for name, cls in RELAXATIONS.items())
-        raise ParameterError(f"the {kind} relaxation: {error} (each takes the keywords of its class; {takes})") from None
+        message = f"the {kind} relaxation: {error} (each takes the keywords of its class; {takes})"
+        raise ParameterError(message) from None
 
 
 __all__ = [

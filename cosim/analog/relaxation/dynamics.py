@@ -160,7 +160,8 @@ class Momentum(_Dynamics):
 
     def __init__(self, step: float = STEP, damping: float | None = None, restart: bool = False,
                  tol: float | None = None, max_steps: int = MAX_STEPS, bifurcation_steps: int = 0,
-                 bifurcation_strength: float = 1.0, noise_sigma: float = 0.0, rng: np.random.Generator | None = None, record: bool = False):
+                 bifurcation_strength: float = 1.0, noise_sigma: float = 0.0,
+                 rng: np.random.Generator | None = None, record: bool = False):
         super().__init__(step, tol, max_steps, noise_sigma, rng, record)
         if damping is not None and not damping >= 0:
             raise ParameterError(f"damping must be >= 0 (or None: adaptive), got {damping!r}")

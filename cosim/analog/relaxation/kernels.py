@@ -104,7 +104,7 @@ def layer_update(below, a, above, kappa, has_above, source, den, lo, hi, i_s, nv
     return max_dv, max_v
 
 
-# ------------------------------------------------------------------ relaxation dynamics (cosim.analog.relaxation.dynamics)
+# ------------------------------------------------------------------ relaxation dynamics (relaxation/dynamics.py)
 
 
 @numba.njit(cache=True, nogil=True)

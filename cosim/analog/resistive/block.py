@@ -52,7 +52,8 @@ class ExactReadout:
 class ResistiveBlock:
     """A :class:`ResistiveNetwork` with its solver, its readout and the state of the current batch."""
 
-    def __init__(self, network: ResistiveNetwork, solver: ResistiveSolver | None = None, readout: Readout | None = None):
+    def __init__(self, network: ResistiveNetwork, solver: ResistiveSolver | None = None,
+                 readout: Readout | None = None):
         self.network = network
         self.solver = solver or BCDSolver(network)
         self.readout = readout or ExactReadout()
