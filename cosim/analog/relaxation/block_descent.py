@@ -56,14 +56,19 @@ class BlockDescent(Relaxation):
         for sweep in range(1, self.cap + 1):
             max_ds = max_s = 0.0
             for group in groups:
-                inputs = [layer_inputs(m, state) for m in group]
-                for m, drive in zip(group, inputs):
-                    if sigma > 0:
-                        noise = rng.standard_normal(state[m - 1].shape).astype(energy.dtype)
+                if sigma > 0 or self.synchronous:  # read every input of the group before any update
+                    inputs = [layer_inputs(m, state) for m in group]
+                    for m, drive in zip(group, inputs):
+                        noise = rng.standard_normal(state[m - 1].shape).astype(energy.dtype) if sigma > 0 else None
                         ds, s = minimise(m, state, drive, sigma, noise)
-                    else:
-                        ds, s = minimise(m, state, drive)
-                    max_ds, max_s = max(max_ds, ds), max(max_s, s)
+                        max_ds, max_s = max(max_ds, ds), max(max_s, s)
+                else:  # the layers of a group do not touch: each may be read right before its update
+                    for m in group:
+                        ds, s = minimise(m, state, layer_inputs(m, state))
+                        if ds > max_ds:
+                            max_ds = ds
+                        if s > max_s:
+                            max_s = s
             residual = max_ds / max(energy.reference(state, max_s), _TINY)
             if residual <= tol or (plateau is not None and plateau.settled(residual)):
                 return SolveInfo(sweep, residual, True)
