@@ -1,4 +1,4 @@
-"""Study: how the relaxations of cosim.analog.dynamics compare, on random and trained energy blocks.
+"""Study: how the relaxations of cosim.analog.relaxation compare, on random and trained energy blocks.
 
 For every block and relaxation (``bcd`` = exact block coordinate descent / the odd-even Hopfield fixed
 point, ``sync`` = the layer-synchronous Hopfield fixed point, ``rc`` = gradient flow, ``momentum`` with
@@ -38,9 +38,9 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from cosim.analog import BCDSolver, ConvergenceWarning, IdealDiode, ResistiveBlock, ResistiveNetwork
-from cosim.analog.dynamics import GradientFlowSolver, MomentumSolver
-from cosim.analog.hopfield import HopfieldBlock, HopfieldEnergy, HopfieldNetwork, HopfieldSolver
-from cosim.analog.observables import energy as resistive_energy
+from cosim.analog import (GradientFlowSolver, HopfieldBlock, HopfieldEnergy, HopfieldNetwork, HopfieldSolver,
+                          MomentumSolver)
+from cosim.analog.resistive.observables import energy as resistive_energy
 from cosim.config import load_config
 from cosim.learning.train import evaluate
 from cosim.runner import prepare

@@ -32,7 +32,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from cosim.analog import BCDSolver, ResistiveNetwork, ShockleyDiode
-from cosim.analog.observables import diode_currents
+from cosim.analog.resistive.observables import diode_currents
 from cosim.spice.netlist import write_netlist
 from cosim.spice.ngspice import find_ngspice, run_batch
 

@@ -55,7 +55,7 @@ def build(width: int, dtype: str, seed: int = 0):
 
 def timed_step(block, optimiser, x, error, clock: dict) -> None:
     """One training step, each part timed into ``clock`` (seconds)."""
-    from cosim.analog.gradients import ep_gradients
+    from cosim.analog import ep_gradients
 
     inner = block.block
     t0 = time.perf_counter()

@@ -13,11 +13,10 @@ from dataclasses import asdict
 
 import numpy as np
 
-from cosim.analog import Amplifier, BCDSolver, IdealDiode, ResistiveBlock, ResistiveNetwork, ShockleyDiode
+from cosim.analog import (Amplifier, BCDSolver, GradientFlowSolver, HopfieldBlock, HopfieldNetwork, HopfieldSolver,
+                          IdealDiode, MomentumSolver, ResistiveBlock, ResistiveNetwork, ResistiveSolver, ShockleyDiode)
 from cosim.analog.devices import DeviceModel
 from cosim.chip import Chip, TileSpec
-from cosim.analog.dynamics import GradientFlowSolver, MomentumSolver
-from cosim.analog.hopfield import HopfieldBlock, HopfieldNetwork, HopfieldSolver
 from cosim.config import resolve_tile
 from cosim.config.schema import (ResistiveBlockConfig, ChipConfig, Config, ConverterConfig, DeviceConfig,
                                  DigitalBlockConfig, HopfieldBlockConfig, RelaxationConfig, TileConfig)
@@ -152,7 +151,7 @@ def _analog_block(c: ResistiveBlockConfig, shape: tuple, config: Config, chip: C
 
 
 def _dynamics_settings(r: RelaxationConfig) -> dict:
-    """Keywords of the rc / momentum dynamics (cosim.analog.dynamics) from a relaxation config; none for bcd."""
+    """Keywords of the rc / momentum dynamics (cosim.analog.relaxation) from a relaxation config; none for bcd."""
     if r.kind == "bcd":
         return {}
     if r.kind == "rc":
@@ -162,7 +161,7 @@ def _dynamics_settings(r: RelaxationConfig) -> dict:
 
 
 def _resistive_solver(network: ResistiveNetwork, r: RelaxationConfig, config: Config, capacitance: float,
-                      rng: np.random.Generator) -> BCDSolver:
+                      rng: np.random.Generator) -> ResistiveSolver:
     common = dict(tol=config.solver.tol, on_unconverged=config.solver.on_unconverged,
                   max_sweeps=config.solver.max_sweeps)
     if r.kind == "bcd":

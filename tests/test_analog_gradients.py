@@ -5,7 +5,7 @@ import pytest
 
 from analog_cases import CASES, make_block, make_inputs
 from cosim.analog import ResistiveBlock
-from cosim.analog.gradients import crossbar_bilinear
+from cosim.analog.resistive.gradients import crossbar_bilinear
 
 CASE_IDS = [c.id for c in CASES]
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cosim.analog.block import ExactReadout
+from cosim.analog import ExactReadout
 from cosim.chip import COMPONENTS, PHASES
 from cosim.config import load_config
 from cosim.errors import ConfigError

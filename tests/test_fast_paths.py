@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from analog_cases import CASES, make_block, make_inputs
-from cosim.analog.gradients import crossbar_bilinear
-from cosim.analog.observables import source_currents
+from cosim.analog.resistive.gradients import crossbar_bilinear
+from cosim.analog.resistive.observables import source_currents
 from cosim.learning.blocks import AnalogBlock, NudgeSettings
 from cosim.learning.optim import SGD, Adam
 
@@ -116,7 +116,7 @@ def test_one_pass_installation_equals_numpy_and_rejects_bad_values():
 
 
 def test_crossbar_power_from_the_solve_equals_the_direct_sum():
-    from cosim.analog.observables import crossbar_power
+    from cosim.analog.resistive.observables import crossbar_power
 
     block = make_block(CASES[2])  # amplified
     block.forward(make_inputs(block.network, 3))

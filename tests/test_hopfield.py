@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cosim.analog import ConvergenceWarning
-from cosim.analog.hopfield import HopfieldBlock, HopfieldEnergy, HopfieldNetwork, HopfieldSolver
+from cosim.analog import HopfieldBlock, HopfieldEnergy, HopfieldNetwork, HopfieldSolver
 from cosim.build import build_chain
 from cosim.streams import Streams
 from cosim.config import config_from_dict

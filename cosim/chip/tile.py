@@ -6,7 +6,7 @@ A :class:`Tile` is what an :class:`~cosim.learning.blocks.AnalogBlock` talks to:
 * ``read_outputs``: the output ADCs (block output voltages for the next block, V);
 * ``drive_nudge``: the nudge DACs (the error signal turned into output currents);
 * ``program``: writes the optimiser's target conductances into the devices (S), returns what they hold;
-* as the block's :class:`~cosim.analog.block.Readout`: ``before_solve`` draws the read noise of the next
+* as the block's :class:`~cosim.analog.resistive.block.Readout`: ``before_solve`` draws the read noise of the next
   solve, ``after_solve`` books the crossbar energy and settling time of every phase, ``measure_pair``
   reads the node voltages (node ADCs) and input-source currents (current ADCs) of the two phases EP
   compares — either each phase on its own (``ep_readout: absolute``) or, as a sample-and-hold front end
@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from cosim.analog.devices import DeviceArray, DeviceModel
-from cosim.analog.gradients import Reading, source_current_pair
-from cosim.analog.network import ResistiveNetwork
-from cosim.analog.observables import crossbar_power, source_currents
-from cosim.analog.solve import Equilibrium
+from cosim.analog.core import Equilibrium
+from cosim.analog.resistive.gradients import Reading, source_current_pair
+from cosim.analog.resistive.network import ResistiveNetwork
+from cosim.analog.resistive.observables import crossbar_power, source_currents
 from cosim.chip.ledger import Ledger
 from cosim.config.schema import ConverterConfig, TileConfig
 from cosim.converters import Converter, ConverterSpec

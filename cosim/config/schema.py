@@ -270,7 +270,7 @@ class DiodeConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class RelaxationConfig:
-    """How an energy-based block relaxes to equilibrium (cosim.analog.dynamics; docs/relaxation.md).
+    """How an energy-based block relaxes to equilibrium (cosim.analog.relaxation; docs/relaxation.md).
 
     Every relaxation stops on ``solver.tol`` (the KKT residual: the state change one Jacobi update would
     make, relative to the largest voltage for resistive blocks, absolute for Hopfield states), never on a

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cosim.analog import ResistiveBlock
+from cosim.analog import ESTIMATOR_PHASES, ResistiveBlock
 from cosim.digital.base import Op, OpCost
 from cosim.errors import ParameterError
 from cosim.learning.protocols import TileHardware
@@ -219,8 +219,7 @@ class AnalogBlock(SolveStatistics):
         if self.nudge.algorithm == "id":
             grads = self.block.implicit_gradients(error=grad, conductance_unit=self.g_max)
         else:
-            phases = {"centred": ("plus", "minus"), "positive": ("plus",), "negative": ("minus",)}
-            error = self.hardware.drive_nudge(grad, phases.get(self.nudge.estimator, ()))
+            error = self.hardware.drive_nudge(grad, ESTIMATOR_PHASES.get(self.nudge.estimator, ()))
             grads = self.block.ep_gradients(self.nudge_strength(error), error=error, estimator=self.nudge.estimator,
                                             conductance_unit=self.g_max, out=self._grads[:len(self.theta)])
             self._count(*self.block.phases.values())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.analog.hopfield import HopfieldBlock
+from cosim.analog import HopfieldBlock
 from cosim.errors import ParameterError
 from cosim.learning.blocks import NudgeSettings, SolveStatistics
 

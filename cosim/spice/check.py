@@ -19,9 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cosim.analog.network import ResistiveNetwork, ShockleyDiode
-from cosim.analog.observables import element_currents
-from cosim.analog.solve import BCDSolver, Nudge
+from cosim.analog import BCDSolver, Nudge, ResistiveNetwork, ShockleyDiode
+from cosim.analog.resistive.observables import element_currents
 from cosim.errors import CosimError
 from cosim.results import BIAS_CURRENTS, CONDUCTANCES, TrainedRun
 from cosim.spice import ngspice

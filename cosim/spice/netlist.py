@@ -1,4 +1,4 @@
-"""A :class:`~cosim.analog.network.ResistiveNetwork` with its inputs (and a nudge) as an ngspice netlist.
+"""A :class:`~cosim.analog.resistive.network.ResistiveNetwork` with its inputs (and a nudge) as an ngspice netlist.
 
 The netlist is the circuit cosim solves, element by element, plus a ``.control`` block that runs one
 operating point and writes every layer node's voltage with ``wrdata`` (15 digits). Values are written
@@ -36,8 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cosim.analog.network import BOLTZMANN, ELEMENTARY_CHARGE, ResistiveNetwork, ShockleyDiode
-from cosim.analog.solve import Nudge
+from cosim.analog.core import Nudge
+from cosim.analog.resistive.network import BOLTZMANN, ELEMENTARY_CHARGE, ResistiveNetwork, ShockleyDiode
 from cosim.errors import ParameterError
 
 #: ngspice 39 uses the CODATA-2014 Boltzmann constant and elementary charge (src/include/ngspice/const.h);

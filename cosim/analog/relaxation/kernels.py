@@ -1,8 +1,10 @@
-"""Numba kernels for the node-local work of block coordinate descent.
+"""Numba kernels for the node-local work of the relaxations, shared by every energy family.
 
-Each kernel updates one layer of node voltages in place, given the currents its neighbours drive into
-it, and returns ``(max |dv|, max |v|)`` over the layer so the caller can test convergence. They take
-and return arrays and scalars only; tolerances, warnings and errors belong to :mod:`cosim.analog.solve`.
+The block-descent kernel updates one layer of states in place, given what its neighbours drive into
+it, and returns ``(max |dv|, max |v|)`` over the layer so the caller can test convergence; the others
+serve the dynamics. They take and return arrays and scalars only; tolerances, warnings and errors
+belong to the strategies (:mod:`cosim.analog.relaxation`). A Hopfield layer is the case ``a = kappa = 1``,
+``i_s = 0`` of the resistive one below.
 
 Row-broadcast convention: ``source``, ``den``, ``lo`` and ``hi`` have shape ``(1, n)`` (shared by every
 sample) or ``(B, n)`` (one row per sample).
@@ -102,7 +104,7 @@ def layer_update(below, a, above, kappa, has_above, source, den, lo, hi, i_s, nv
     return max_dv, max_v
 
 
-# ------------------------------------------------------------------ relaxation dynamics (cosim.analog.dynamics)
+# ------------------------------------------------------------------ relaxation dynamics (relaxation/dynamics.py)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cosim.analog.crossbar_update import scaled_copy_with_sums
+from cosim.analog.resistive.crossbar_update import scaled_copy_with_sums
 from cosim.errors import ParameterError
 
 BOLTZMANN = 1.380649e-23  # J/K

@@ -17,10 +17,12 @@ from typing import Protocol
 
 import numpy as np
 
-from cosim.analog.gradients import (BlockGradients, Reading, ep_gradients, ep_phase_pair, exact_readings,
-                                    implicit_gradients, nudged_phases)
-from cosim.analog.network import ResistiveNetwork
-from cosim.analog.solve import BCDSolver, Equilibrium, InputDrive, Nudge
+from cosim.analog.core import Equilibrium, Nudge, ep_phase_pair, nudged_phases
+from cosim.analog.resistive.energy import InputDrive
+from cosim.analog.resistive.gradients import (BlockGradients, Reading, ep_gradients, exact_readings,
+                                              implicit_gradients)
+from cosim.analog.resistive.network import ResistiveNetwork
+from cosim.analog.resistive.solve import BCDSolver, ResistiveSolver
 from cosim.errors import ParameterError
 
 
@@ -50,7 +52,8 @@ class ExactReadout:
 class ResistiveBlock:
     """A :class:`ResistiveNetwork` with its solver, its readout and the state of the current batch."""
 
-    def __init__(self, network: ResistiveNetwork, solver: BCDSolver | None = None, readout: Readout | None = None):
+    def __init__(self, network: ResistiveNetwork, solver: ResistiveSolver | None = None,
+                 readout: Readout | None = None):
         self.network = network
         self.solver = solver or BCDSolver(network)
         self.readout = readout or ExactReadout()

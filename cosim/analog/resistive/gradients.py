@@ -10,8 +10,7 @@ Two ways, with one result type:
 
   The conductance rule needs only local voltage drops (the 1/2 dV^2 rule). It is evaluated as
   (dV_a - dV_b)(dV_a + dV_b) with two GEMMs and row/column sums, never a batch x N x M tensor.
-  Centred EP uses (+beta, -beta) and has O(beta^2) bias; positive (+beta, 0) and negative (0, -beta)
-  have O(beta) bias.
+  Which two equilibria an estimator compares: :mod:`cosim.analog.core.estimators`.
 
 * **Implicit differentiation** — exact, from the free equilibrium v and the adjoint lambda
   (H lambda = dL/dv)::
@@ -29,13 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cosim.analog.network import ResistiveNetwork
-from cosim.analog.observables import source_currents
-from cosim.analog.solve import Equilibrium
+from cosim.analog.core import Equilibrium
+from cosim.analog.resistive.network import ResistiveNetwork
+from cosim.analog.resistive.observables import source_currents
 from cosim.errors import ParameterError
-
-
-ESTIMATORS = ("centred", "positive", "negative")
 
 
 @dataclass
@@ -126,24 +122,6 @@ def ep_gradients(network: ResistiveNetwork, reading_a: Reading, reading_b: Readi
     currents = reading_a.source_currents - reading_b.source_currents
     inputs = network.fold_input_gradient(node[0] * currents / scale)
     return BlockGradients(conductances, biases, inputs)
-
-
-def nudged_phases(nudged, beta: float, estimator: str, error=None, target=None):
-    """(plus, minus): the nudged equilibria an EP estimator needs, each from ``nudged(beta, error,
-    target)``; None for a phase the estimator does not use."""
-    if not beta > 0:
-        raise ParameterError(f"EP nudge strength beta must be positive, got {beta!r}")
-    plus = nudged(beta, error, target) if estimator in ("centred", "positive") else None
-    minus = nudged(-beta, error, target) if estimator in ("centred", "negative") else None
-    return plus, minus
-
-
-def ep_phase_pair(estimator: str, free, plus, minus):
-    """The two phases an EP estimator compares: centred (+, -), positive (+, free), negative (free, -)."""
-    pairs = {"centred": (plus, minus), "positive": (plus, free), "negative": (free, minus)}
-    if estimator not in pairs:
-        raise ParameterError(f"unknown EP estimator {estimator!r}; choose one of {', '.join(ESTIMATORS)}")
-    return pairs[estimator]
 
 
 def implicit_gradients(network: ResistiveNetwork, free: Equilibrium, adjoint: list[np.ndarray],

@@ -1,6 +1,6 @@
 """Circuit quantities read from a solved network: currents, energy, power.
 
-``layers`` is the list of node voltages of an :class:`~cosim.analog.solve.Equilibrium` (index 0: the
+``layers`` is the list of node voltages of an :class:`~cosim.analog.core.Equilibrium` (index 0: the
 input sources), each (B, n_m) in volts. Currents are in amperes, positive *into* a node.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.analog.network import ResistiveNetwork, ShockleyDiode
+from cosim.analog.resistive.network import ResistiveNetwork, ShockleyDiode
 
 
 def _current_terms(network: ResistiveNetwork, layers, m: int, nudge) -> list[np.ndarray]:
@@ -73,7 +73,7 @@ def source_currents(network: ResistiveNetwork, layers, conductances=None) -> np.
 
 
 def energy(network: ResistiveNetwork, layers) -> np.ndarray:
-    """Co-content E(v) per sample, (B,) watts (see :mod:`cosim.analog.network` for its weights)."""
+    """Co-content E(v) per sample, (B,) watts (see :mod:`cosim.analog.resistive.network` for its weights)."""
     net = network
     gap, node = net.gap_weights, net.node_weights
     e = 0.5 * (crossbar_power(net, layers) @ gap)
