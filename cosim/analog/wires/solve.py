@@ -55,7 +55,7 @@ class WiredSolver:
     """Relaxes a :class:`WiredNetwork` to equilibrium; same tolerances, caps and reporting as BCDSolver.
 
     tol: stop when the largest voltage change of a sweep (layer and wire nodes), relative to the largest
-        voltage, is <= tol (default 1e-13 in float64, 1e-5 in float32: a wire node's KCL residual is relative
+        voltage, is <= tol (default 1e-14 in float64, 1e-5 in float32: a wire node's KCL residual is relative
         to its segment currents, whose voltage drops are ~1e-4 of the node voltages, so the voltages must be
         ~1e4 times tighter than 1e-9 for KCL <= 1e-9);
     max_sweeps: the sweep cap; on_unconverged: "warn" (ConvergenceWarning) or "raise" (ConvergenceError).
@@ -64,10 +64,10 @@ class WiredSolver:
     def __init__(self, wired: WiredNetwork, tol: float | None = None, max_sweeps: int = 500,
                  on_unconverged: str = "warn"):
         self.wired = wired
-        if tol is None:
-            tol = 1e-13 if wired.network.dtype == np.float64 else 1e-5
-        self.ideal = BCDSolver(wired.network, tol, max_sweeps, on_unconverged)  # validates the settings
-        self.tol, self.max_sweeps = self.ideal.tol, self.ideal.max_sweeps
+        # the wire-free solver: the whole solve when there are no wires, else the cold start; validates settings
+        self.ideal = BCDSolver(wired.network, tol, max_sweeps, on_unconverged)
+        self.tol = (1e-14 if wired.network.dtype == np.float64 else 1e-5) if tol is None else self.ideal.tol
+        self.max_sweeps = self.ideal.max_sweeps
 
     @property
     def network(self):
