@@ -179,3 +179,18 @@ def test_agrees_with_ngspice_including_clamped_nodes(case):
         spice = ngspice.run_batch(netlist).layers(netlist)
         ours = [v[b] for v in eq.layers] + [a[b].ravel() for pair in zip(eq.word_lines, eq.bit_lines) for a in pair]
         assert max(np.abs(s - o).max() for s, o in zip(spice, ours)) <= 1e-9
+
+
+@pytest.mark.skipif(shutil.which("ngspice") is None, reason="ngspice is not installed")
+def test_ir_drop_benchmark_quick(capsys, monkeypatch):
+    pytest.importorskip("badcrossbar.compute", reason="badcrossbar not installed")
+    import pathlib
+    import sys
+
+    monkeypatch.syspath_prepend(str(pathlib.Path(__file__).resolve().parents[1] / "benchmarks"))
+    sys.modules.pop("ir_drop", None)
+    import ir_drop
+
+    rows = ir_drop.main(["--quick"])
+    assert all(not r["error"] > 1e-9 for r in rows)
+    assert "| case |" in capsys.readouterr().out

@@ -32,17 +32,20 @@ def bit_node(gap: int, i: int, k: int) -> str:
 
 
 def write_wired_netlist(wired: WiredNetwork, x, nudge: Nudge | None = None, *, comments=(),
-                        settings: SpiceSettings = SpiceSettings(), output_file: str = "op.out") -> Netlist:
+                        settings: SpiceSettings = SpiceSettings(), output_file: str = "op.out",
+                        record_wires: bool = True) -> Netlist:
     """The netlist of ``wired`` driven by block input ``x`` (one sample, volts); see :func:`write_netlist`.
 
     ``Netlist.nodes`` holds the layers 0 .. L, then per crossbar its word-line nodes and its bit-line nodes
     (each a flat row-major tuple), so ``SpiceResult.layers(netlist)`` returns them in that order.
+    ``record_wires=False`` records the layer nodes only (ngspice 39's ``wrdata`` refuses some ten thousand
+    vectors: "too many args").
     """
     network = wired.network
     v0 = network.input_voltages(np.asarray(x, dtype=np.float64).reshape(1, -1))[0]
     layers = tuple(tuple(node_name(m, i) for i in range(n)) for m, n in enumerate(network.sizes))
     lines = []
-    for gap, (n, m) in enumerate(wired.shapes()):
+    for gap, (n, m) in enumerate(wired.shapes() if record_wires else ()):
         lines.append(tuple(word_node(gap, i, k) for i in range(n) for k in range(m)))
         lines.append(tuple(bit_node(gap, i, k) for i in range(n) for k in range(m)))
     diode = settings.spice_diode(network.diode)
