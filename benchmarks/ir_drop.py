@@ -11,6 +11,7 @@ every layer node against ngspice).
 
     python benchmarks/ir_drop.py            # 128x128 vs ngspice, 256x256 vs badcrossbar
     python benchmarks/ir_drop.py --quick    # tiny sizes (seconds)
+    python benchmarks/ir_drop.py --sweeps   # sweeps to tol vs tile size and wire resistance
 """
 
 from __future__ import annotations
@@ -93,10 +94,25 @@ def versus_wire_free(n: int, batch: int, rng) -> dict:
                 cosim=ours / batch, other=free / batch, error=float("nan"), sweeps=eq.info.sweeps)
 
 
+def sweep_counts(sizes=(32, 64, 128, 256), ohms=(0.1, 1.0, 3.0, 10.0)) -> str:
+    """Sweeps to tol (cold start, one sample) of the linear crossbar vs tile size and segment resistance."""
+    rng = np.random.default_rng(0)
+    rows = ["| tile n×n | " + " | ".join(f"r = {r:g} Ω" for r in ohms) + " |", "|---" * (len(ohms) + 1) + "|"]
+    for n in sizes:
+        g, x = rng.uniform(*G_RANGE, (n, n)), rng.uniform(-1, 1, (1, n))
+        cells = [WiredSolver(grounded_crossbar(g, r, r), max_sweeps=20000).relax(x).info.sweeps for r in ohms]
+        rows.append(f"| {n} | " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(rows)
+
+
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
+    parser.add_argument("--sweeps", action="store_true", help="only the table of sweeps vs tile size and r")
     args = parser.parse_args(argv)
+    if args.sweeps:
+        print(sweep_counts())
+        return []
     rng = np.random.default_rng(0)
     spice_n, cross_n, batch = (16, 32, 4) if args.quick else (128, 256, 32)
     with threadpool_limits(1):
