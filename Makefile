@@ -29,6 +29,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev,spice]'
+	# badcrossbar (an outside crossbar solver the IR-drop tests compare with): its solver only; its plotting
+	# half needs pycairo and the cairo system library, which cosim does not use
+	$(BIN)/python -m pip install -q --no-deps 'badcrossbar>=1.1'
 	touch $(STAMP)
 
 clean:

@@ -1,4 +1,4 @@
-"""Benchmark: crossbars with real wires (cosim.analog.wires) against ngspice, badcrossbar and the wire-free solve.
+"""Benchmark: crossbars with real wires (cosim.analog.resistive.wires) against ngspice, badcrossbar and the wire-free solve.
 
 Per operating point, measured in the same run:
 
@@ -25,8 +25,8 @@ from solver import machine_facts
 from threadpoolctl import threadpool_limits
 
 from cosim.analog import BCDSolver, IdealDiode, ResistiveNetwork
-from cosim.analog.wires import WiredNetwork, WiredSolver, WireLayout
-from cosim.analog.wires.reference import grounded_crossbar
+from cosim.analog.resistive.wires import WiredNetwork, WiredSolver, WireLayout
+from cosim.analog.resistive.wires.reference import grounded_crossbar
 
 G_RANGE = (1e-6, 1e-4)  # S: devices 10 kohm .. 1 Mohm
 SEGMENT_OHM = 1.0  # per cell pitch, word and bit lines

@@ -1,4 +1,4 @@
-"""Crossbars with real wires (cosim.analog.wires): exactness, zero-wire identity, gradients, outside simulators."""
+"""Crossbars with real wires (cosim.analog.resistive.wires): exactness, zero-wire identity, gradients, outside simulators."""
 
 import shutil
 import warnings
@@ -8,9 +8,9 @@ import pytest
 from analog_cases import CASES, make_network, make_inputs
 
 from cosim.analog import BCDSolver, ConvergenceWarning, Nudge
-from cosim.analog.wires import (WiredNetwork, WiredSolver, WireLayout, kirchhoff_residuals, wired_ep_gradients,
+from cosim.analog.resistive.wires import (WiredNetwork, WiredSolver, WireLayout, kirchhoff_residuals, wired_ep_gradients,
                                 wired_implicit_gradients)
-from cosim.analog.wires.reference import grounded_crossbar
+from cosim.analog.resistive.wires.reference import grounded_crossbar
 from cosim.errors import ConvergenceError, ParameterError
 
 LAYOUT = WireLayout(2.0, 3.0, 50.0, 20.0)

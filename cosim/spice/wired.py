@@ -1,4 +1,4 @@
-"""A :class:`~cosim.analog.wires.WiredNetwork` with its inputs (and a nudge) as an ngspice netlist.
+"""A :class:`~cosim.analog.resistive.wires.WiredNetwork` with its inputs (and a nudge) as an ngspice netlist.
 
 The layer nodes, input sources, biases, diodes, nudge and ``.control`` block are written by the sections of
 :mod:`cosim.spice.netlist`; only the crossbars differ. Extra nodes and elements of crossbar ``g``:
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.analog.solve import Nudge
-from cosim.analog.wires.layout import WiredNetwork, WireLayout
+from cosim.analog.core import Nudge
+from cosim.analog.resistive.wires.layout import WiredNetwork, WireLayout
 from cosim.spice.netlist import (Netlist, SpiceSettings, _biases, _control, _diodes, _header, _input_sources,
                                  _nudge, _options, node_name, spice_number)
 

@@ -38,13 +38,15 @@ class InputDrive:
     conductances: tuple  # the crossbars it was computed with, to detect a weight change
 
 
-def _rails(network: ResistiveNetwork, m: int) -> tuple[np.ndarray, np.ndarray]:
+def layer_rails(network: ResistiveNetwork, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The diode rails of layer m, (1, n_m) volts; the output layer (m = L) is unbounded."""
     if m < network.n_layers:
         return network.lower_rails[m - 1][None, :], network.upper_rails[m - 1][None, :]
-    return _unbounded(network, m)
+    return unbounded_rails(network, m)
 
 
-def _unbounded(network: ResistiveNetwork, m: int) -> tuple[np.ndarray, np.ndarray]:
+def unbounded_rails(network: ResistiveNetwork, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """(-inf, +inf) bounds for the nodes of layer m."""
     unbounded = np.full((1, network.sizes[m]), np.inf, dtype=network.dtype)
     return -unbounded, unbounded
 
@@ -62,7 +64,7 @@ def phase_terms(network: ResistiveNetwork, batch: int, nudge: Nudge | None) -> l
                     f"nudge beta={nudge.beta} exceeds the self-conductance of an output node "
                     f"(min {network.self_conductances[-1].min():.3g} S); use a smaller beta"
                 )
-        terms.append(LayerTerms(source, den, *_rails(network, m)))
+        terms.append(LayerTerms(source, den, *layer_rails(network, m)))
     return terms
 
 
@@ -72,11 +74,11 @@ def adjoint_terms(network: ResistiveNetwork, equilibrium: Equilibrium, error: np
     terms = []
     for m in range(1, network.n_layers + 1):
         v = equilibrium.layers[m]
-        lo, hi = _rails(network, m)
+        lo, hi = layer_rails(network, m)
         den = network.self_conductances[m - 1][None, :]
         if isinstance(network.diode, ShockleyDiode):
             den = den + diode_small_signal_conductance(network.diode, v, lo, hi)
-            free_lo, free_hi = _unbounded(network, m)
+            free_lo, free_hi = unbounded_rails(network, m)
         else:
             clamped = (v == lo) | (v == hi)
             free_lo = np.where(clamped, 0.0, -np.inf).astype(network.dtype)

@@ -15,16 +15,16 @@ rules stay local to the device, as in hardware:
       dL/db_m     =  s_m sum_b lambda_m
       dL/dx_i     =  c_0 A_0 sum_k W[0]_ik (lambda_y - lambda_u)_ik   (the adjoint current into input i)
 
-Wire-free networks (plain :class:`Equilibrium`) are handed to :mod:`cosim.analog.gradients` unchanged.
+Wire-free networks (plain :class:`Equilibrium`) are handed to :mod:`cosim.analog.resistive.gradients` unchanged.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cosim.analog.gradients import BlockGradients, ep_gradients, exact_readings, implicit_gradients
-from cosim.analog.wires.layout import WiredNetwork
-from cosim.analog.wires.solve import WiredEquilibrium
+from cosim.analog.resistive.gradients import BlockGradients, ep_gradients, exact_readings, implicit_gradients
+from cosim.analog.resistive.wires.layout import WiredNetwork
+from cosim.analog.resistive.wires.solve import WiredEquilibrium
 from cosim.errors import ParameterError
 
 

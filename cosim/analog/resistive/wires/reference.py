@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.analog.network import IdealDiode, ResistiveNetwork
-from cosim.analog.wires.layout import WiredNetwork, WireLayout
+from cosim.analog.resistive.network import IdealDiode, ResistiveNetwork
+from cosim.analog.resistive.wires.layout import WiredNetwork, WireLayout
 
 
 def grounded_crossbar(conductances: np.ndarray, word_ohm: float, bit_ohm: float, dtype=np.float64) -> WiredNetwork:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cosim.analog.network import ResistiveNetwork
+from cosim.analog.resistive.network import ResistiveNetwork
 from cosim.errors import ParameterError
 
 ENDS = ("first", "last")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.analog.network import ShockleyDiode
-from cosim.analog.observables import diode_currents
-from cosim.analog.wires.layout import WiredNetwork
-from cosim.analog.wires.solve import WiredEquilibrium
+from cosim.analog.resistive.network import ShockleyDiode
+from cosim.analog.resistive.observables import diode_currents
+from cosim.analog.resistive.wires.layout import WiredNetwork
+from cosim.analog.resistive.wires.solve import WiredEquilibrium
 from cosim.errors import ParameterError
 
 
 def _line_currents(u, drive, r_line, r_end, end_last):
     """Currents into every node of lines along the last axis (..., steps) from their segments, their scale
-    (sum over branches of g (|v_a| + |v_b|), as cosim.analog.observables.kirchhoff_scale), and the current the driving end delivers; ``drive`` (..., 1) is the voltage behind r_end."""
+    (sum over branches of g (|v_a| + |v_b|), as cosim.analog.resistive.observables.kirchhoff_scale), and the current the driving end delivers; ``drive`` (..., 1) is the voltage behind r_end."""
     into = np.zeros_like(u)
     along = (u[..., 1:] - u[..., :-1]) / r_line if u.shape[-1] > 1 else u[..., :0]
     into[..., :-1] += along

@@ -1,11 +1,11 @@
-"""Exact equilibrium of a :class:`~cosim.analog.wires.layout.WiredNetwork`: block coordinate descent over chains.
+"""Exact equilibrium of a :class:`~cosim.analog.resistive.wires.layout.WiredNetwork`: block coordinate descent over chains.
 
 The co-content of the wired network is the wire-free one with every crossbar replaced by its wire network
 (devices, segments, driver and sense resistors), each weighted by its gap weight ``c_l``. It is still
 strictly convex, so its minimiser is the unique operating point. The blocks are *chains*: a layer node with
-the bit line it senses and the word line it drives (:mod:`cosim.analog.wires.kernels` minimises a whole layer
+the bit line it senses and the word line it drives (:mod:`cosim.analog.resistive.wires.kernels` minimises a whole layer
 of them exactly). Chains of layer ``l`` touch only layers ``l +- 1``, so even layers then odd layers is
-red-black block Gauss-Seidel, as in the wire-free :class:`~cosim.analog.solve.BCDSolver`; the input layer's
+red-black block Gauss-Seidel, as in the wire-free :class:`~cosim.analog.resistive.solve.BCDSolver`; the input layer's
 word lines are a block too. Segments, drivers and sense resistors live *inside* blocks, so however well the
 wires conduct, they never slow the sweeps down; only the devices couple blocks.
 
@@ -19,10 +19,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cosim.analog.network import ShockleyDiode
-from cosim.analog.solve import BCDSolver, Equilibrium, Nudge, SolveInfo, diode_small_signal_conductance
-from cosim.analog.wires import kernels
-from cosim.analog.wires.layout import WiredNetwork
+from cosim.analog.core import Equilibrium, Nudge, SolveInfo, check_convergence
+from cosim.analog.resistive.energy import diode_small_signal_conductance, layer_rails, unbounded_rails
+from cosim.analog.resistive.network import ShockleyDiode
+from cosim.analog.relaxation.block_descent import BlockDescent
+from cosim.analog.resistive.solve import BCDSolver
+from cosim.analog.resistive.wires import kernels
+from cosim.analog.resistive.wires.layout import WiredNetwork
 from cosim.errors import ParameterError
 
 _TINY = 1e-300
@@ -65,9 +68,9 @@ class WiredSolver:
                  on_unconverged: str = "warn"):
         self.wired = wired
         # the wire-free solver: the whole solve when there are no wires, else the cold start; validates settings
-        self.ideal = BCDSolver(wired.network, tol, max_sweeps, on_unconverged)
-        self.tol = (1e-14 if wired.network.dtype == np.float64 else 1e-5) if tol is None else self.ideal.tol
-        self.max_sweeps = self.ideal.max_sweeps
+        self.wire_free = BCDSolver(wired.network, tol, max_sweeps, on_unconverged)
+        self.tol = (1e-14 if wired.network.dtype == np.float64 else 1e-5) if tol is None else self.wire_free.tol
+        self.max_sweeps = self.wire_free.max_sweeps
 
     @property
     def network(self):
@@ -80,20 +83,20 @@ class WiredSolver:
         Returns a :class:`WiredEquilibrium` (a plain :class:`Equilibrium` when the network has no wires).
         """
         if self.wired.ideal:
-            return self.ideal.relax(x, nudge, init)
+            return self.wire_free.relax(x, nudge, init)
         net = self.network
         v0 = net.input_voltages(x)
         batch = v0.shape[0]
         terms = self._primal_terms(batch, nudge)
         if init is None:
-            init = self._lift(self.ideal.relax(x, nudge))
+            init = self._lift(self.wire_free.relax(x, nudge))
         elif not isinstance(init, WiredEquilibrium) or init.layers[0].shape[0] != batch:
             raise ParameterError("warm start: the initial equilibrium is not a wired one of this batch size")
         layers = [v0] + [np.array(v, dtype=net.dtype) for v in init.layers[1:]]
         words = [np.array(u, dtype=net.dtype) for u in init.word_lines]
         bits = [np.array(y, dtype=net.dtype) for y in init.bit_lines]
         info = self._sweep(terms, layers, words, bits, self.tol, net.diode)
-        self.ideal._check(info, "wired relaxation", self.tol)
+        check_convergence(info, self.tol, self.wire_free.on_unconverged, "wired relaxation", BlockDescent.remedy)
         return WiredEquilibrium(layers, info, nudge, net.conductances, None, words, bits)
 
     def adjoint(self, equilibrium: WiredEquilibrium, output_error, tol: float | None = None):
@@ -103,7 +106,7 @@ class WiredSolver:
         Returns ``(layers, word_lines, bit_lines)`` of lambda (layers[0], the inputs, is zero).
         """
         if self.wired.ideal:
-            return self.ideal.adjoint(equilibrium, output_error, tol), None, None
+            return self.wire_free.adjoint(equilibrium, output_error, tol), None, None
         net = self.network
         error = np.asarray(output_error, dtype=net.dtype)
         batch = equilibrium.layers[0].shape[0]
@@ -116,7 +119,7 @@ class WiredSolver:
         words = [np.zeros((batch, *s), dtype=net.dtype) for s in self.wired.shapes()]
         bits = [np.zeros_like(u) for u in words]
         info = self._sweep(self._adjoint_terms(equilibrium, error), layers, words, bits, tol, None)
-        self.ideal._check(info, "wired adjoint solve", tol)
+        check_convergence(info, tol, self.wire_free.on_unconverged, "wired adjoint solve", BlockDescent.remedy)
         return layers, words, bits
 
     # ------------------------------------------------------------------ set-up
@@ -125,7 +128,7 @@ class WiredSolver:
         terms = []
         for m in range(1, net.n_layers + 1):
             source, den = net.biases[m - 1][None, :], np.zeros((1, net.sizes[m]), dtype=net.dtype)
-            lo, hi = self.ideal._rails(m)
+            lo, hi = layer_rails(self.network, m)
             if m == net.n_layers and nudge is not None:
                 current = nudge.current(net.dtype)
                 if current.shape != (batch, net.output_width):
@@ -140,11 +143,11 @@ class WiredSolver:
         terms = []
         for m in range(1, net.n_layers + 1):
             v = equilibrium.layers[m]
-            lo, hi = self.ideal._rails(m)
+            lo, hi = layer_rails(self.network, m)
             den = np.zeros((1, net.sizes[m]), dtype=net.dtype)
             if isinstance(net.diode, ShockleyDiode):
                 den = diode_small_signal_conductance(net.diode, v, lo, hi).astype(net.dtype)
-                free_lo, free_hi = self.ideal._unbounded(m)
+                free_lo, free_hi = unbounded_rails(self.network, m)
             else:
                 clamped = (v == lo) | (v == hi)
                 free_lo = np.where(clamped, 0.0, -np.inf).astype(net.dtype)

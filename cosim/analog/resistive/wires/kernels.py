@@ -22,7 +22,7 @@ inner loop runs over independent lines.
 import numba
 import numpy as np
 
-from cosim.analog.kernels import solve_shockley_node
+from cosim.analog.relaxation.kernels import solve_shockley_node
 
 
 @numba.njit(cache=True, nogil=True)
