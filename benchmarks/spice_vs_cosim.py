@@ -2,7 +2,7 @@
 
 Networks with one hidden layer of N nodes fed by a 2N-input crossbar (each of N inputs as [+x, -x]) and
 10 outputs: (2N)-N-10, for N = 64, 128, 256, 300, 384, 512 (and 1024 for cosim alone: ngspice's time grows about
-as the cube of the node count — ENVIRONMENT.md measured ~400 s for a dense 1000x1000 crossbar — so it
+as the cube of the node count (x24 from N = 256 to N = 512 in docs/benchmarks.md) — so it
 is capped by --max-spice, default 512, to keep the whole run under 8 minutes).
 
 Both tools solve the same circuit: conductances uniform in 1e-8..1e-5 S, Shockley diodes (I_s = 1e-14 A,

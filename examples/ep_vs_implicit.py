@@ -9,7 +9,7 @@ the free equilibrium once, takes the exact gradients of a squared-error loss by 
 (all conductances and bias currents) and of the input gradient (read from the input-source currents),
 and the smallest cosine similarity over the parameter tensors.
 
-Expected (PHYSICS.md): centred EP (+beta, -beta) has O(beta^2) bias, one-sided EP (positive: +beta and
+Expected (docs/analog.md, section 4): centred EP (+beta, -beta) has O(beta^2) bias, one-sided EP (positive: +beta and
 free; negative: free and -beta) O(beta); at the smallest beta the error grows again because the two
 phases differ by less than the solver's tolerance and float64 rounding allow. A second, shorter table
 repeats the sweep with ideal diodes (and smaller bias currents, so that about half of the hidden nodes

@@ -1,8 +1,8 @@
 """Readout losses: per-sample values and their gradients with respect to the outputs.
 
 Every loss returns ``(per_sample_loss (B,), grad)`` where ``grad`` has the outputs' shape and is the
-derivative of each sample's own loss, *not* divided by the batch size: EP nudges a block with the summed
-per-sample loss (PHYSICS.md §1), and an optimiser that wants a mean divides once, where it averages.
+derivative of each sample's own loss, *not* divided by the batch size: EP nudges each sample's outputs with
+its own loss gradient, so a block's gradient is that of the batch-summed loss, and an optimiser that wants a mean divides once, where it averages.
 Floating inputs keep their dtype (float32 stays float32); integer inputs are computed in float64.
 """
 
