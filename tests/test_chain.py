@@ -3,12 +3,15 @@
 import numpy as np
 import pytest
 
-from cosim.analog import BCDSolver, IdealDiode, ResistiveBlock, ResistiveNetwork, ShockleyDiode
+from cosim.analog import (BCDSolver, HopfieldBlock, HopfieldNetwork, HopfieldSolver, IdealDiode, ResistiveBlock,
+                          ResistiveNetwork, ShockleyDiode)
 from cosim.data import load_dataset
 from cosim.digital.ops import BatchNorm, GainOffset, HardTanh, Linear
 from cosim.learning import gradcheck
-from cosim.learning.blocks import AnalogBlock, DigitalBlock, NudgeSettings
+from cosim.errors import ParameterError
+from cosim.learning.blocks import AnalogBlock, DigitalBlock, EnergyBlock, NudgeSettings
 from cosim.learning.chain import Chain
+from cosim.learning.hopfield_block import HopfieldChainBlock
 from cosim.learning.optim import Adam, constant_schedule
 from cosim.learning.train import Trainer
 
@@ -123,3 +126,21 @@ def test_state_round_trip_restores_the_model():
     assert not np.allclose(chain.forward(x, training=False), before)
     chain.load_state(saved)
     np.testing.assert_allclose(chain.forward(x, training=False), before, rtol=1e-10)
+
+
+def test_energy_blocks_name_their_parameters_and_check_their_input_width_alike():
+    rng = np.random.default_rng(0)
+    resistive = analog(rng, 3, [4], 2)
+    net = HopfieldNetwork([rng.uniform(-0.5, 0.5, (3, 4)), rng.uniform(-0.5, 0.5, (4, 2))], [np.zeros(4), np.zeros(2)])
+    hopfield = HopfieldChainBlock(HopfieldBlock(net, HopfieldSolver(net)), NudgeSettings("ep"), learn_biases=False)
+    assert resistive.parameter_names == ["conductances.0", "conductances.1", "biases.0", "biases.1"]
+    assert hopfield.parameter_names == ["weights.0", "weights.1"]
+    for block in (resistive, hopfield):
+        assert isinstance(block, EnergyBlock) and block.buffers == {}
+        assert [g.shape for g in block.gradients] == [p.shape for p in block.parameters]
+        assert not any(g.any() for g in block.gradients)
+        assert block.output_shape((1, 3)) == (2,)
+    with pytest.raises(ParameterError, match=r"^Hopfield block expects 3 inputs but the block before gives 4 \(shape"):
+        hopfield.output_shape((4,))
+    with pytest.raises(ParameterError, match=r"^analog block expects 3 inputs but the block before gives 4 \(shape"):
+        resistive.output_shape((4,))

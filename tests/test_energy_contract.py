@@ -11,8 +11,9 @@ import pytest
 
 from cosim.analog import (ConvergenceWarning, HopfieldBlock, HopfieldNetwork, HopfieldSolver, IdealDiode,
                           ResistiveBlock, ResistiveNetwork, ResistiveSolver, ShockleyDiode, make_relaxation)
+from cosim.analog.core import EnergyGradients
 from cosim.analog.relaxation import RELAXATIONS
-from cosim.errors import ConvergenceError
+from cosim.errors import ConvergenceError, ParameterError
 
 
 @dataclass(frozen=True)
@@ -190,3 +191,17 @@ def test_a_warm_start_from_the_equilibrium_stays_there_in_fewer_sweeps(family, k
     assert again.info.sweeps < free.info.sweeps
     for a, b in zip(again.layers, free.layers):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-9 * max(1.0, np.abs(b).max()))
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
+def test_every_family_returns_the_shared_gradients_and_checks_inputs_alike(family):
+    block, x, out = _solved_block(family, "bcd")
+    grads = block.implicit_gradients(error=_error(out))
+    assert isinstance(grads, EnergyGradients)
+    named = grads.weights if family.name == "hopfield" else grads.conductances
+    assert named is grads.couplings
+    assert grads.flat().size == sum(p.size for p in family.parameters(block.network).values())
+    with pytest.raises(ParameterError, match=rf"block input must have shape \(batch, {x.shape[1]}\)"):
+        block.forward(x[:, 1:])
+    with pytest.raises(ParameterError, match="block input contains NaN or infinity"):
+        block.forward(np.where(x > 0, np.nan, x))

@@ -15,7 +15,7 @@ from cosim import cli
 from cosim.analog import Amplifier, IdealDiode, Nudge, ResistiveNetwork, ShockleyDiode
 from cosim.errors import CosimError
 from cosim.spice import ngspice
-from cosim.spice.check import TileCase, compare_case, expected_difference, reference
+from cosim.spice.check import CaseResult, TileCase, TileReport, compare_case, expected_difference, reference
 from cosim.spice.netlist import (SpiceSettings, circuit_lines, node_name, spice_number, spice_temperature_celsius,
                                  write_netlist)
 
@@ -50,6 +50,16 @@ def case_for(network, phase="free", seed=1, target=False):
 
 
 # ------------------------------------------------------------------------------ writer, without ngspice
+def test_tile_report_takes_the_worst_case_sums_the_times_and_passes_only_if_every_case_does():
+    case = case_for(random_network((4, 3, 2), ShockleyDiode()))
+    results = [CaseResult(case, 2e-7, 4e-14, 5, 0.5, 2.0, 1e-6), CaseResult(case, 3e-6, 9e-12, 5, 0.25, 1.0, 2e-6)]
+    report = TileReport(0, 1, (4, 3, 2), results)
+    assert (report.max_abs, report.tolerance, report.cosim_seconds, report.spice_seconds) == (3e-6, 2e-6, 0.75, 3.0)
+    assert not report.passed and report.diodes == "shockley" and report.nodes == 5
+    assert report.rms == pytest.approx(np.sqrt((4e-14 + 9e-12) / 10))
+    assert TileReport(0, 1, (4, 3, 2), results[:1]).passed
+
+
 def test_netlist_has_one_element_per_circuit_part():
     net = random_network([8, 3, 2], amplified=True)
     netlist = write_netlist(net, np.linspace(-1, 1, 4), Nudge(1e-6, error=np.ones((1, 2))))

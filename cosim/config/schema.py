@@ -57,6 +57,11 @@ def setting(default: Any = MISSING, *, doc: str, unit: str = "", **bounds: Any) 
     return dataclasses.field(default_factory=lambda: copy.deepcopy(default), metadata=metadata)
 
 
+def _energy(default: float, *, doc: str, unit: str = "J") -> Any:
+    """The energy of one elementary action (J) or per byte moved (J/B), from 0 to MAX_ENERGY_J."""
+    return setting(default, doc=doc, unit=unit, min=0, max=MAX_ENERGY_J)
+
+
 def section(cls: type, *, doc: str) -> Any:
     """A nested dataclass field whose default is the dataclass with its own defaults."""
     return dataclasses.field(default_factory=cls, metadata={"doc": doc, "unit": ""})
@@ -173,20 +178,6 @@ class BatchNormOpConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
-class FlattenOpConfig:
-    """Flattens each sample to a vector."""
-
-    op: Literal["flatten"] = setting("flatten", doc="Selects this op.")
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReluOpConfig:
-    """Rectified linear unit ``max(x, 0)``."""
-
-    op: Literal["relu"] = setting("relu", doc="Selects this op.")
-
-
-@dataclass(frozen=True, kw_only=True)
 class HardtanhOpConfig:
     """Clips to ``[lo, hi]``."""
 
@@ -198,18 +189,18 @@ class HardtanhOpConfig:
         _require(self.lo < self.hi, path, "hi", f"must be greater than lo ({self.lo}), got {self.hi}")
 
 
-@dataclass(frozen=True, kw_only=True)
-class SigmoidOpConfig:
-    """Logistic sigmoid ``1 / (1 + exp(-x))``."""
+def _op_without_parameters(name: str, op: str, doc: str) -> type:
+    """The config dataclass of an op that has no parameters: only its ``op:`` tag."""
+    field = setting(op, doc="Selects this op.")
+    namespace = {"__doc__": doc, "__module__": __name__}
+    fields = [("op", Literal[op], field)]
+    return dataclasses.make_dataclass(name, fields, namespace=namespace, frozen=True, kw_only=True)
 
-    op: Literal["sigmoid"] = setting("sigmoid", doc="Selects this op.")
 
-
-@dataclass(frozen=True, kw_only=True)
-class TanhOpConfig:
-    """Hyperbolic tangent."""
-
-    op: Literal["tanh"] = setting("tanh", doc="Selects this op.")
+FlattenOpConfig = _op_without_parameters("FlattenOpConfig", "flatten", "Flattens each sample to a vector.")
+ReluOpConfig = _op_without_parameters("ReluOpConfig", "relu", "Rectified linear unit ``max(x, 0)``.")
+SigmoidOpConfig = _op_without_parameters("SigmoidOpConfig", "sigmoid", "Logistic sigmoid ``1 / (1 + exp(-x))``.")
+TanhOpConfig = _op_without_parameters("TanhOpConfig", "tanh", "Hyperbolic tangent.")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -473,8 +464,7 @@ class DeviceConfig:
     asymmetry: float = setting(
         0.0, doc="Up steps are (1 + asymmetry/2), down steps (1 - asymmetry/2) times the nominal step.",
         exclusive_min=-2, exclusive_max=2)
-    write_energy_J: float = setting(1e-12, doc="Energy of one device write (one pulse when pulsed).", unit="J",
-        min=0, max=MAX_ENERGY_J)
+    write_energy_J: float = _energy(1e-12, doc="Energy of one device write (one pulse when pulsed).")
 
     def validate(self, path: str) -> None:
         _require(self.g_min_S < self.g_max_S, path, "g_max_S",
@@ -501,9 +491,8 @@ class ConverterConfig:
         min=0, max=MAX_STEPS)
     noise_lsb: float = setting(0.0, doc="Input-referred Gaussian noise (std).", unit="LSB", min=0, max=MAX_LSB)
     offset_lsb: float = setting(0.0, doc="Input-referred offset.", unit="LSB", min=-MAX_LSB, max=MAX_LSB)
-    energy_per_step_J: float = setting(
-        5e-14, doc="Energy per conversion step (Walden figure of merit): a conversion costs this x 2**bits.",
-        unit="J", min=0, max=MAX_ENERGY_J)
+    energy_per_step_J: float = _energy(
+        5e-14, doc="Energy per conversion step (Walden figure of merit): a conversion costs this x 2**bits.")
     conversion_time_s: float = setting(1e-8, doc="Time of one conversion.", unit="s", min=0, max=1)
     parallel: int = setting(64, doc="Converters of this kind in the tile, working in parallel.", min=1, max=MAX_WIDTH)
 
@@ -517,18 +506,15 @@ class BufferConfig:
     """An SRAM buffer: capacity and energy per byte moved."""
 
     capacity_bytes: int = setting(262144, doc="Capacity.", unit="B", min=1, max=2**40)
-    read_energy_J_per_byte: float = setting(1.25e-12, doc="Energy to read one byte.", unit="J/B",
-        min=0, max=MAX_ENERGY_J)
-    write_energy_J_per_byte: float = setting(1.25e-12, doc="Energy to write one byte.", unit="J/B",
-        min=0, max=MAX_ENERGY_J)
+    read_energy_J_per_byte: float = _energy(1.25e-12, doc="Energy to read one byte.", unit="J/B")
+    write_energy_J_per_byte: float = _energy(1.25e-12, doc="Energy to write one byte.", unit="J/B")
 
 
 @dataclass(frozen=True, kw_only=True)
 class DigitalProcessorConfig:
     """A tile's digital processor: runs the digital blocks and the gradient arithmetic of EP."""
 
-    mac_energy_J: float = setting(4.6e-12, doc="Energy of one multiply-accumulate (float32, 45 nm).", unit="J",
-        min=0, max=MAX_ENERGY_J)
+    mac_energy_J: float = _energy(4.6e-12, doc="Energy of one multiply-accumulate (float32, 45 nm).")
     macs_per_second: float = setting(1e11, doc="Sustained throughput.", unit="MAC/s", min=1, max=1e18)
 
 
@@ -576,8 +562,7 @@ class TileOverrideConfig:
 class IOConfig:
     """Off-chip I/O (DRAM): samples and labels come in, nothing else leaves during training."""
 
-    energy_J_per_byte: float = setting(2e-10, doc="Energy per byte moved off chip.", unit="J/B",
-        min=0, max=MAX_ENERGY_J)
+    energy_J_per_byte: float = _energy(2e-10, doc="Energy per byte moved off chip.", unit="J/B")
     bytes_per_second: float = setting(1e10, doc="Bandwidth.", unit="B/s", min=1, max=1e15)
 
 

@@ -137,7 +137,56 @@ class SolveStatistics:
         self.unconverged += sum(not s.info.converged for s in states if s is not None)
 
 
-class AnalogBlock(SolveStatistics):
+class EnergyBlock(SolveStatistics):
+    """What the chain's energy blocks share: their parameters are the coupling matrices, named
+    ``<coupling_name>.<l>``, then the trained bias vectors, named ``biases.<m>``; their gradients are the
+    parallel list the last backward left; they hold no buffers. A subclass names its couplings and its kind
+    (``title``, for messages) and gives its two lists of parameters by :meth:`parameter_groups`.
+    """
+
+    title = ""
+    coupling_name = ""
+    buffers: dict[str, np.ndarray] = {}
+
+    def __init__(self, block, nudge: NudgeSettings, learn_biases: bool):
+        """Called once the subclass has made its parameters: the gradients start as zeros of their shapes."""
+        self.block = block
+        self.network = block.network
+        self.nudge = nudge
+        self.learn_biases = learn_biases
+        self._grads: list[np.ndarray] = [np.zeros_like(p) for p in self.parameters]
+        self._input_shape: tuple | None = None
+        self.reset_counters()
+
+    def parameter_groups(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The coupling matrices and the trained bias vectors (empty when biases are not learnt)."""
+        raise NotImplementedError
+
+    @property
+    def parameter_names(self) -> list[str]:
+        couplings, biases = self.parameter_groups()
+        names = [f"{self.coupling_name}.{l}" for l in range(len(couplings))]
+        return names + [f"biases.{m}" for m in range(len(biases))]
+
+    @property
+    def parameters(self) -> list[np.ndarray]:
+        couplings, biases = self.parameter_groups()
+        return [*couplings, *biases]
+
+    @property
+    def gradients(self) -> list[np.ndarray]:
+        return self._grads
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        width = int(np.prod(input_shape))
+        if width != self.network.input_width:
+            raise ParameterError(
+                f"{self.title} block expects {self.network.input_width} inputs but the block before gives {width} "
+                f"(shape {input_shape})")
+        return (self.network.output_width,)
+
+
+class AnalogBlock(EnergyBlock):
     """A resistive network trained by EP: parameters are conductances normalised by ``g_max``.
 
     The optimiser sees ``theta = g / g_max`` (kept in ``[g_min / g_max, 1]``) and ``bias / g_max``
@@ -147,40 +196,23 @@ class AnalogBlock(SolveStatistics):
     Converters are transparent to gradients (straight-through).
     """
 
-    kind = "analog"
+    kind = title = "analog"
+    coupling_name = "conductances"
 
     def __init__(self, block: ResistiveBlock, g_min: float, g_max: float, input_scale: float,
                  nudge: NudgeSettings, learn_biases: bool = True, hardware: TileHardware | None = None):
         if not 0 <= g_min < g_max:
             raise ParameterError(f"need 0 <= g_min < g_max, got g_min={g_min}, g_max={g_max}")
         self.hardware = hardware or IdealHardware(g_min, g_max)
-        self.block = block
-        self.network = block.network
         self.g_min, self.g_max = g_min, g_max
         self.input_scale = input_scale
-        self.nudge = nudge
-        self.learn_biases = learn_biases
-        dtype = self.network.dtype
-        self.theta = [np.array(g / g_max, dtype=dtype) for g in self.network.conductances]
-        self.theta_bias = [np.array(b / g_max, dtype=dtype) for b in self.network.biases] if learn_biases else []
-        self._grads: list[np.ndarray] = [np.zeros_like(p) for p in self.parameters]
-        self._input_shape: tuple | None = None
-        self.reset_counters()
+        network = block.network
+        self.theta = [np.array(g / g_max, dtype=network.dtype) for g in network.conductances]
+        self.theta_bias = [np.array(b / g_max, dtype=network.dtype) for b in network.biases] if learn_biases else []
+        super().__init__(block, nudge, learn_biases)
 
-    @property
-    def parameter_names(self) -> list[str]:
-        names = [f"conductances.{l}" for l in range(len(self.theta))]
-        return names + [f"biases.{m}" for m in range(len(self.theta_bias))]
-
-    @property
-    def parameters(self) -> list[np.ndarray]:
-        return [*self.theta, *self.theta_bias]
-
-    @property
-    def gradients(self) -> list[np.ndarray]:
-        return self._grads
-
-    buffers: dict[str, np.ndarray] = {}
+    def parameter_groups(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        return self.theta, self.theta_bias
 
     @property
     def bounds(self) -> list[tuple[float, float] | None]:
@@ -237,11 +269,3 @@ class AnalogBlock(SolveStatistics):
         error_rms = float(np.sqrt(np.mean(error * error))) or 1.0
         conductance = float(np.mean(self.network.self_conductances[-1]))
         return self.nudge.beta * volts * conductance / error_rms
-
-    def output_shape(self, input_shape: tuple) -> tuple:
-        width = int(np.prod(input_shape))
-        if width != self.network.input_width:
-            raise ParameterError(
-                f"analog block expects {self.network.input_width} inputs but the block before gives {width} "
-                f"(shape {input_shape})")
-        return (self.network.output_width,)

@@ -1,8 +1,8 @@
 """A deep-Hopfield energy block in the ff-EBM chain: the adapter :class:`~cosim.learning.chain.Chain` talks to.
 
-Same interface as :class:`~cosim.learning.blocks.AnalogBlock` (``forward(x, training)``,
-``backward(grad) -> grad_in``, ``parameters``/``gradients``/``bounds``, ``after_update``, ``output_shape``,
-``buffers``, solve counters), with the block's weights and biases as its parameters (unbounded). Its
+An :class:`~cosim.learning.blocks.EnergyBlock`, like :class:`~cosim.learning.blocks.AnalogBlock`
+(``forward(x, training)``, ``backward(grad) -> grad_in``, ``parameters``/``gradients``/``bounds``,
+``after_update``, ``output_shape``, ``buffers``, solve counters), with the block's weights and biases as its parameters (unbounded). Its
 ``kind`` is ``"hopfield"``: it is an energy-based block without a resistive tile behind it, so the chip
 books no converters or crossbars for it.
 """
@@ -12,40 +12,24 @@ from __future__ import annotations
 import numpy as np
 
 from cosim.analog import HopfieldBlock
-from cosim.errors import ParameterError
-from cosim.learning.blocks import NudgeSettings, SolveStatistics
+from cosim.learning.blocks import EnergyBlock, NudgeSettings
 
 
-class HopfieldChainBlock(SolveStatistics):
+class HopfieldChainBlock(EnergyBlock):
     """A :class:`HopfieldBlock` trained by EP (or by implicit differentiation, the reference)."""
 
     kind = "hopfield"
+    title = "Hopfield"
+    coupling_name = "weights"
 
     def __init__(self, block: HopfieldBlock, nudge: NudgeSettings, learn_biases: bool = True):
-        self.block = block
-        self.network = block.network
-        self.nudge = nudge
-        self.learn_biases = learn_biases
-        self.weights = [np.array(w) for w in self.network.weights]
-        self.biases = [np.array(b) for b in self.network.biases] if learn_biases else []
-        self._grads: list[np.ndarray] = [np.zeros_like(p) for p in self.parameters]
-        self._input_shape: tuple | None = None
-        self.reset_counters()
+        self.weights = [np.array(w) for w in block.network.weights]
+        self.biases = [np.array(b) for b in block.network.biases] if learn_biases else []
+        super().__init__(block, nudge, learn_biases)
 
     # ------------------------------------------------------------------ parameters
-    @property
-    def parameter_names(self) -> list[str]:
-        return [f"weights.{l}" for l in range(len(self.weights))] + [f"biases.{m}" for m in range(len(self.biases))]
-
-    @property
-    def parameters(self) -> list[np.ndarray]:
-        return [*self.weights, *self.biases]
-
-    @property
-    def gradients(self) -> list[np.ndarray]:
-        return self._grads
-
-    buffers: dict[str, np.ndarray] = {}
+    def parameter_groups(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        return self.weights, self.biases
 
     @property
     def bounds(self) -> list[None]:
@@ -84,10 +68,3 @@ class HopfieldChainBlock(SolveStatistics):
         level = float(np.sqrt(np.mean(free * free))) or 1.0
         error_rms = float(np.sqrt(np.mean(error * error))) or 1.0
         return self.nudge.beta * level / error_rms
-
-    def output_shape(self, input_shape: tuple) -> tuple:
-        width = int(np.prod(input_shape))
-        if width != self.network.input_width:
-            raise ParameterError(f"Hopfield block expects {self.network.input_width} inputs but the block before "
-                                 f"gives {width} (shape {input_shape})")
-        return (self.network.output_width,)

@@ -247,9 +247,15 @@ def compare_case(case: TileCase, backend: str = "batch", tol: float | None = Non
                       result.seconds, tol)
 
 
+def _over_results(name: str, combine) -> property:
+    """A report property: ``combine`` (max, sum, all) of the cases' ``name``."""
+    return property(lambda report: combine(getattr(r, name) for r in report.results))
+
+
 @dataclass
 class TileReport:
-    """The results of one tile's cases, summarised for the table."""
+    """The results of one tile's cases, summarised for the table: the largest |dv| (V) and tolerance (V),
+    the total cosim and ngspice solve times (s), and whether every case passed."""
 
     tile: int
     block_index: int
@@ -261,10 +267,6 @@ class TileReport:
         return "shockley" if isinstance(self.results[0].case.network.diode, ShockleyDiode) else "ideal"
 
     @property
-    def max_abs(self) -> float:
-        return max(r.max_abs for r in self.results)
-
-    @property
     def rms(self) -> float:
         return float(np.sqrt(sum(r.sum_squares for r in self.results) / sum(r.nodes for r in self.results)))
 
@@ -273,21 +275,11 @@ class TileReport:
         """Solved nodes per netlist (layers 1 .. L)."""
         return self.results[0].nodes
 
-    @property
-    def tolerance(self) -> float:
-        return max(r.tolerance for r in self.results)
-
-    @property
-    def cosim_seconds(self) -> float:
-        return sum(r.cosim_seconds for r in self.results)
-
-    @property
-    def spice_seconds(self) -> float:
-        return sum(r.spice_seconds for r in self.results)
-
-    @property
-    def passed(self) -> bool:
-        return all(r.passed for r in self.results)
+    max_abs = _over_results("max_abs", max)
+    tolerance = _over_results("tolerance", max)
+    cosim_seconds = _over_results("cosim_seconds", sum)
+    spice_seconds = _over_results("spice_seconds", sum)
+    passed = _over_results("passed", all)
 
 
 def check_cases(cases: list[TileCase], backend: str = "batch", tol: float | None = None,

@@ -1,4 +1,5 @@
-"""Tolerances, caps, convergence reports and warm starts: the checks every solver of every family shares."""
+"""Tolerances, caps, block inputs, convergence reports and warm starts: the checks every solver of every
+family shares."""
 
 from __future__ import annotations
 
@@ -38,6 +39,16 @@ def check_cap(value: int, name: str) -> int:
     if value < 1:
         raise ParameterError(f"{name} must be >= 1, got {value}")
     return int(value)
+
+
+def check_block_input(x, width: int, dtype) -> np.ndarray:
+    """A block input as a finite, C-contiguous (batch, width) array of ``dtype``."""
+    x = np.asarray(x, dtype=dtype)
+    if x.ndim != 2 or x.shape[1] != width:
+        raise ParameterError(f"block input must have shape (batch, {width}), got {x.shape}")
+    if not np.isfinite(x).all():
+        raise ParameterError("block input contains NaN or infinity")
+    return np.ascontiguousarray(x)
 
 
 def check_convergence(info: SolveInfo, tol: float, on_unconverged: str, what: str, remedy: str) -> None:

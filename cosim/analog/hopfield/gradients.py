@@ -9,25 +9,20 @@ the batch; input gradients are per sample.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from cosim.analog.core import Equilibrium
+from cosim.analog.core import EnergyGradients, Equilibrium
 from cosim.analog.hopfield.network import HopfieldNetwork
 from cosim.errors import ParameterError
 
 
-@dataclass
-class HopfieldGradients:
+class HopfieldGradients(EnergyGradients):
     """dL/dW[l], dL/db_m (of the batch-summed loss) and dL/dx per sample."""
 
-    weights: list[np.ndarray]
-    biases: list[np.ndarray]
-    inputs: np.ndarray
-
-    def flat(self) -> np.ndarray:
-        return np.concatenate([g.ravel() for g in (*self.weights, *self.biases)])
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """dL/dW[l]: the couplings are the weights."""
+        return self.couplings
 
 
 def hopfield_ep_gradients(network: HopfieldNetwork, state_a: Equilibrium, state_b: Equilibrium) -> HopfieldGradients:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cosim.analog.core import check_block_input
 from cosim.errors import ParameterError
 
 
@@ -93,9 +94,5 @@ class HopfieldNetwork:
         self.biases = tuple(checked)
 
     def check_input(self, x) -> np.ndarray:
-        x = np.asarray(x, dtype=self.dtype)
-        if x.ndim != 2 or x.shape[1] != self.input_width:
-            raise ParameterError(f"block input must have shape (batch, {self.input_width}), got {x.shape}")
-        if not np.isfinite(x).all():
-            raise ParameterError("block input contains NaN or infinity")
-        return np.ascontiguousarray(x)
+        """A block input x as a finite, C-contiguous (B, input_width) array of the network's dtype."""
+        return check_block_input(x, self.input_width, self.dtype)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cosim.analog.core import Equilibrium
+from cosim.analog.core import EnergyGradients, Equilibrium
 from cosim.analog.resistive.network import ResistiveNetwork
 from cosim.analog.resistive.observables import source_currents
 from cosim.errors import ParameterError
@@ -65,17 +65,13 @@ def exact_readings(network: ResistiveNetwork, a: Equilibrium, b: Equilibrium) ->
     return Reading(a.layers, currents_a, a.beta), Reading(b.layers, currents_b, b.beta)
 
 
-@dataclass
-class BlockGradients:
+class BlockGradients(EnergyGradients):
     """dL/dW[l] (per siemens), dL/db_m (per ampere), and dL/dx per sample (per volt)."""
 
-    conductances: list[np.ndarray]
-    biases: list[np.ndarray]
-    inputs: np.ndarray
-
-    def flat(self) -> np.ndarray:
-        """Every parameter gradient in one vector (conductances, then biases)."""
-        return np.concatenate([g.ravel() for g in (*self.conductances, *self.biases)])
+    @property
+    def conductances(self) -> list[np.ndarray]:
+        """dL/dW[l]: the couplings are the crossbar conductances."""
+        return self.couplings
 
 
 def crossbar_bilinear(a: float, d_lo, s_lo, d_hi, s_hi, factor: float = 1.0, out=None) -> np.ndarray:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cosim.analog.core import check_block_input
 from cosim.analog.resistive.crossbar_update import scaled_copy_with_sums
 from cosim.errors import ParameterError
 
@@ -324,14 +325,8 @@ class ResistiveNetwork:
 
     def input_voltages(self, x) -> np.ndarray:
         """Voltages of the input sources (B, n_0) for a block input x (B, input_width), in volts."""
-        x = np.asarray(x, dtype=self.dtype)
-        if x.ndim != 2 or x.shape[1] != self.input_width:
-            raise ParameterError(f"block input must have shape (batch, {self.input_width}), got {x.shape}")
-        if not np.isfinite(x).all():
-            raise ParameterError("block input contains NaN or infinity")
-        if self.duplicate_inputs:
-            return np.concatenate([x, -x], axis=1)
-        return np.ascontiguousarray(x)
+        x = check_block_input(x, self.input_width, self.dtype)
+        return np.concatenate([x, -x], axis=1) if self.duplicate_inputs else x
 
     def fold_input_gradient(self, grad_nodes: np.ndarray) -> np.ndarray:
         """Map a gradient on the input nodes (B, n_0) to the block input x (chain rule of [+x, -x])."""
