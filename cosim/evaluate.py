@@ -167,32 +167,63 @@ class Evaluation:
                 "test_loss_mean": float(np.mean(self.loss)), "test_loss_std": float(np.std(self.loss, ddof=ddof))}
 
 
-def evaluate_run(run: SavedRun, overrides: list[str] = (), repeats: int = 1) -> Evaluation:
-    """Rebuild the chip of ``run``, load its exact state and evaluate it on the test split ``repeats``
-    times, with the non-ideality ``overrides`` (``key=value``) applied."""
-    if repeats < 1:
-        raise CosimError(f"--repeats must be at least 1, got {repeats}")
+@dataclass
+class Restored:
+    """A session rebuilt from a run with the evaluation config, and the state (:func:`evaluation_state`)
+    that :meth:`reset` loads into it."""
+
+    session: Session
+    config: Config
+    changes: list[tuple[str, object, object]]
+    meta: dict
+    arrays: dict
+    exact: bool
+
+    def reset(self) -> Session:
+        self.session.load_state(self.meta, self.arrays)
+        return self.session
+
+
+def restore(run: SavedRun, overrides: list[str] = ()) -> Restored:
+    """Rebuild the chip of ``run`` with the non-ideality ``overrides`` (``key=value``) and its exact state
+    (loaded)."""
     from cosim.config import load_config
 
     trained = load_config(run.path / "config.yaml")
     config, changes = resolve_overrides(trained, list(overrides))
+    session = prepare(config)
+    restored = Restored(session, config, changes, *evaluation_state(run, session, trained))
+    restored.reset()
+    return restored
+
+
+def evaluate_run(run: SavedRun, overrides: list[str] = (), repeats: int = 1) -> Evaluation:
+    """Evaluate the restored chip of ``run`` (:func:`restore`) on the test split ``repeats`` times."""
+    if repeats < 1:
+        raise CosimError(f"--repeats must be at least 1, got {repeats}")
     accuracy, loss, names = [], [], []
+    restored = restore(run, overrides)
+    config = restored.config
     with threadpool_limits(limits=config.solver.threads, user_api="blas"):
-        session = prepare(config)
-        meta, arrays, exact = evaluation_state(run, session, trained)
-        data = session.dataset
         for k in range(repeats):
-            session.load_state(meta, arrays)
+            session = restored.reset()
             if k:
                 reseed(session, f"eval/repeat{k}")
-            with session.chip.ledger.suspended():
-                test_loss, test_accuracy = evaluate(session.chain, data.test_x, data.test_y, config.data.test_batch_size)
-            accuracy.append(test_accuracy)
-            loss.append(test_loss)
+            accuracy_k, loss_k = test_metrics(session, config.data.test_batch_size)
+            accuracy.append(accuracy_k)
+            loss.append(loss_k)
             names.append(f"eval/repeat{k}/*" if k else "the run's own")
     metrics = run.metrics
-    return Evaluation(config, list(overrides), changes, np.array(accuracy), np.array(loss), names,
-                      float(metrics["test_accuracy"][-1]), float(metrics["test_loss"][-1]), exact)
+    return Evaluation(config, list(overrides), restored.changes, np.array(accuracy), np.array(loss), names,
+                      float(metrics["test_accuracy"][-1]), float(metrics["test_loss"][-1]), restored.exact)
+
+
+def test_metrics(session: Session, batch_size: int) -> tuple[float, float]:
+    """(accuracy, loss) of the session's chain on the test split, as the trainer evaluates (off the ledger)."""
+    data = session.dataset
+    with session.chip.ledger.suspended():
+        loss, accuracy = evaluate(session.chain, data.test_x, data.test_y, batch_size)
+    return accuracy, loss
 
 
 def default_name(overrides: list[str], repeats: int) -> str:
@@ -232,7 +263,7 @@ def write_evaluation(evaluation: Evaluation, run_dir, name: str) -> tuple:
              f"loss {e.recorded_loss!r}"]
     lines += [f"# {key}: {old!r} -> {new!r}" for key, old, new in e.changes]
     lines.append("repeat,streams,test_accuracy,test_loss")
-    lines += [f"{k},{s},{a!r},{l!r}" for k, (s, a, l) in enumerate(zip(e.streams, e.accuracy, e.loss))]
+    lines += [f"{k},{s},{float(a)!r},{float(l)!r}" for k, (s, a, l) in enumerate(zip(e.streams, e.accuracy, e.loss))]
     summary = e.summary
     lines.append(f"mean,,{summary['test_accuracy_mean']!r},{summary['test_loss_mean']!r}")
     lines.append(f"std,,{summary['test_accuracy_std']!r},{summary['test_loss_std']!r}")
