@@ -209,7 +209,7 @@ def evaluate_run(run: SavedRun, overrides: list[str] = (), repeats: int = 1) -> 
             session = restored.reset()
             if k:
                 reseed(session, f"eval/repeat{k}")
-            accuracy_k, loss_k = test_metrics(session, config.data.test_batch_size)
+            accuracy_k, loss_k = score_test_split(session, config.data.test_batch_size)
             accuracy.append(accuracy_k)
             loss.append(loss_k)
             names.append(f"eval/repeat{k}/*" if k else "the run's own")
@@ -218,7 +218,7 @@ def evaluate_run(run: SavedRun, overrides: list[str] = (), repeats: int = 1) -> 
                       float(metrics["test_accuracy"][-1]), float(metrics["test_loss"][-1]), restored.exact)
 
 
-def test_metrics(session: Session, batch_size: int) -> tuple[float, float]:
+def score_test_split(session: Session, batch_size: int) -> tuple[float, float]:
     """(accuracy, loss) of the session's chain on the test split, as the trainer evaluates (off the ledger)."""
     data = session.dataset
     with session.chip.ledger.suspended():
