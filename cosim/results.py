@@ -162,3 +162,47 @@ def read_trained(results_path: Path) -> TrainedRun:
     checkpoint = results_path.with_name(CHECKPOINT)
     model = load_checkpoint(checkpoint)[1].get("model", {}) if checkpoint.is_file() else None
     return TrainedRun(results_path, parameters, model)
+
+
+@dataclass
+class SavedRun:
+    """A run directory as `cosim eval` and `cosim export` reuse it: the resolved config (YAML), the
+    checkpoint's array groups and meta (see :func:`load_checkpoint`)."""
+
+    path: Path
+    config_yaml: str
+    arrays: dict
+    meta: dict
+
+    @property
+    def metrics(self) -> dict:
+        """The metrics recorded up to the checkpoint (one value per epoch)."""
+        return self.arrays.get("metrics", {})
+
+
+def read_run(run_dir: Path) -> SavedRun:
+    """The config.yaml and checkpoint.h5 of a run directory; any missing, foreign or corrupt file is a
+    :class:`CosimError` naming it."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise CosimError(f"{run_dir} is not a directory; give the --out directory of a `cosim run`")
+    config, checkpoint = run_dir / "config.yaml", run_dir / CHECKPOINT
+    if not config.is_file():
+        raise CosimError(f"{run_dir} is not a cosim run directory (no config.yaml)")
+    if not checkpoint.is_file():
+        raise CosimError(f"{run_dir} has no {CHECKPOINT}: the run finished no epoch; train it with `cosim run`")
+    try:
+        config_yaml, arrays, meta = load_checkpoint(checkpoint)
+        missing = {"model", "chip"} - set(arrays)
+        if missing or "streams" not in meta:
+            raise KeyError(", ".join(sorted(missing)) or "meta streams")
+    except (KeyError, TypeError, ValueError) as err:
+        raise CosimError(f"{checkpoint} is not a cosim checkpoint of this version (missing {err}); train the "
+                         "run again") from None
+    try:
+        unchanged = config.read_text() == config_yaml
+    except (OSError, UnicodeDecodeError) as err:
+        raise CosimError(f"{config} is not readable ({err})") from None
+    if not unchanged:
+        raise CosimError(f"{config} differs from the config {checkpoint} was trained with; restore it")
+    return SavedRun(run_dir, config_yaml, arrays, meta)

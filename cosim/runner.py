@@ -12,7 +12,8 @@ A killed run restarted with ``resume=True`` continues from its last finished epo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -48,11 +49,23 @@ class Session:
     schedule: Schedule
     streams: Streams
     trainer: Trainer
+    #: streams and chip scalars as the last test evaluation began (``epoch``: its index), so that `cosim eval`
+    #: replays that evaluation exactly: evaluating draws noise and may recalibrate converters
+    before_evaluation: dict = field(default_factory=dict)
+
+    @contextmanager
+    def evaluating(self):
+        """Around a test evaluation: record :attr:`before_evaluation`, keep the evaluation off the ledger."""
+        self.before_evaluation.update(epoch=self.trainer.history.epochs, streams=self.streams.state(),
+                                      chip=self.chip.state()[0])
+        with self.chip.ledger.suspended():
+            yield
 
     def state(self) -> tuple[dict, dict]:
         """(JSON-able meta, array groups) of a checkpoint: model, optimiser, metrics, chip and streams."""
         chip_scalars, chip_arrays = self.chip.state()
-        meta = {"epochs_done": self.trainer.history.epochs, "streams": self.streams.state(), "chip": chip_scalars}
+        meta = {"epochs_done": self.trainer.history.epochs, "streams": self.streams.state(), "chip": chip_scalars,
+                "evaluation": self.before_evaluation}
         metrics = {k: np.asarray(v) for k, v in self.trainer.history.metrics.items()}
         # model state as views: written straight to the file, no copies of large crossbars
         arrays = {"model": self.chain.state(), "optimizer": self.optimizer.state_dict(copy=False),
@@ -64,6 +77,8 @@ class Session:
         self.chip.load_state(meta["chip"], arrays.get("chip", {}))
         self.optimizer.load_state_dict(arrays["optimizer"])
         self.streams.load_state(meta["streams"])
+        self.before_evaluation.clear()
+        self.before_evaluation.update(meta.get("evaluation", {}))
         for name in METRICS:
             self.trainer.history.metrics[name] = [float(v) for v in np.atleast_1d(arrays["metrics"][name])]
 
@@ -77,9 +92,10 @@ def prepare(config: Config, progress: bool = False) -> Session:
     optimizer, schedule = build_optimizer(config, chain, steps)
     trainer = Trainer(chain, dataset, optimizer, schedule, config.data.batch_size, config.data.test_batch_size,
                       rng=streams("data/order"), progress=progress, on_batch=chip.book_step,
-                      evaluate_every_epoch=config.training.eval_every_epoch,
-                      outside_training=chip.ledger.suspended)
-    return Session(dataset, chain, chip, optimizer, schedule, streams, trainer)
+                      evaluate_every_epoch=config.training.eval_every_epoch)
+    session = Session(dataset, chain, chip, optimizer, schedule, streams, trainer)
+    trainer.outside_training = session.evaluating
+    return session
 
 
 def run(config: Config, out: Path, resume: bool = False, progress: bool = True):

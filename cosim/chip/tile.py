@@ -85,6 +85,7 @@ class Tile:
                                  for m in range(len(network.sizes) - 1)]
                           for kind in ("a", "b", "difference", "sum")}
         self.current_adc = Converter(kinds["current_adc"], streams("current_adc"))
+        self.targets: list[np.ndarray | None] = [None] * len(self.devices)
         held = self.program(network.conductances, 1.0)
         if held is not None:
             network.set_conductances(held)
@@ -156,13 +157,15 @@ class Tile:
     # ------------------------------------------------------------------ devices
     def program(self, theta: list[np.ndarray], g_max: float) -> list[np.ndarray] | None:
         """Write the targets theta * g_max (S) through the device model; returns the conductances the
-        devices hold, or None when an ideal device holds the targets exactly."""
+        devices hold, or None when an ideal device holds the targets exactly. Non-ideal devices keep the
+        last targets (:attr:`targets`, S) for export."""
         if self.device.is_ideal:
             writes = sum(t.size for t in theta)
             held = None
         else:
             writes = sum(array.writes for array in self.devices)
-            held = [array.update(t * g_max) for array, t in zip(self.devices, theta)]
+            self.targets = [t * g_max for t in theta]
+            held = [array.update(t) for array, t in zip(self.devices, self.targets)]
             writes = sum(array.writes for array in self.devices) - writes
         self.ledger.add("programming", "update", writes * self.config.device.write_energy_J)
         return held
@@ -192,6 +195,7 @@ class Tile:
             scalars[f"writes.{l}"] = devices.writes
             if devices.conductances is not None:
                 arrays[f"devices.{l}"] = devices.conductances
+                arrays[f"targets.{l}"] = self.targets[l]
         return scalars, arrays
 
     def load_state(self, scalars: dict, arrays: dict) -> None:
@@ -204,6 +208,7 @@ class Tile:
             devices.writes = scalars[f"writes.{l}"]
             if f"devices.{l}" in arrays:
                 devices.conductances = np.array(arrays[f"devices.{l}"])
+                self.targets[l] = np.array(arrays[f"targets.{l}"]) if f"targets.{l}" in arrays else None
         if not self.device.is_ideal:
             self.network.set_conductances([d.conductances for d in self.devices])
 

@@ -16,11 +16,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
 
 from cosim import __version__  # noqa: E402
-from cosim.cli import export_spice, gradcheck, run, spice_check, sweep  # noqa: E402
+from cosim.cli import eval as eval_, export, export_spice, gradcheck, run, spice_check, sweep  # noqa: E402
 from cosim.errors import CosimError  # noqa: E402
 
 #: the commands, in the order ``cosim --help`` lists them
-COMMANDS = [run, gradcheck, export_spice, spice_check, sweep]
+COMMANDS = [run, eval_, export, gradcheck, export_spice, spice_check, sweep]
 
 DESCRIPTION = """\
 cosim: a mixed-signal co-simulator for chips that train feedforward-tied energy-based models.
