@@ -13,19 +13,21 @@ from dataclasses import asdict
 
 import numpy as np
 
-from cosim.analog import (Amplifier, BCDSolver, GradientFlowSolver, HopfieldBlock, HopfieldNetwork, HopfieldSolver,
+from cosim.analog import (Amplifier, BCDSolver, ConvHopfieldNetwork, ConvLayer, DenseLayer, GradientFlowSolver,
+                          HopfieldBlock, HopfieldNetwork, HopfieldSolver,
                           IdealDiode, MomentumSolver, ResistiveBlock, ResistiveNetwork, ResistiveSolver, ShockleyDiode)
 from cosim.analog.devices import DeviceModel
 from cosim.chip import Chip, TileSpec
 from cosim.config import resolve_tile
-from cosim.config.schema import (ResistiveBlockConfig, ChipConfig, Config, ConverterConfig, DeviceConfig,
-                                 DigitalBlockConfig, HopfieldBlockConfig, RelaxationConfig, TileConfig)
+from cosim.config.schema import (ResistiveBlockConfig, ChipConfig, Config, ConverterConfig, ConvHopfieldBlockConfig,
+                                 DeviceConfig, DigitalBlockConfig, HopfieldBlockConfig, RelaxationConfig, TileConfig)
 from cosim.converters import ConverterSpec
 from cosim.data import Dataset, load_dataset
 from cosim.digital.ops import make_op
 from cosim.errors import ConfigError, CosimError
 from cosim.learning.blocks import AnalogBlock, DigitalBlock, NudgeSettings
 from cosim.learning.chain import Chain
+from cosim.learning.conv_hopfield_block import ConvHopfieldChainBlock, HopfieldTileCost
 from cosim.learning.hopfield_block import HopfieldChainBlock
 from cosim.learning.optim import Optimizer, Schedule, constant_schedule, cosine_schedule, make_optimizer
 from cosim.streams import Streams
@@ -38,7 +40,8 @@ OP_NAMES = {"gain_offset": "gainoffset"}
 
 def build_dataset(config: Config) -> Dataset:
     data, first = config.data, config.model.blocks[0]
-    spatial = isinstance(first, DigitalBlockConfig) and first.ops[0].op in SPATIAL_OPS
+    spatial = (isinstance(first, DigitalBlockConfig) and first.ops[0].op in SPATIAL_OPS
+               or isinstance(first, ConvHopfieldBlockConfig))
     return load_dataset(data.dataset, path=data.path, n_train=data.n_train, n_test=data.n_test, seed=config.seed,
                         normalize=data.normalize, flatten=not spatial, dtype=np.dtype(config.model.dtype))
 
@@ -55,6 +58,8 @@ def build_chain(config: Config, input_shape: tuple, n_classes: int, streams: Str
                 block = _digital_block(block_config, shape, config.model.dtype, rng)
             elif isinstance(block_config, HopfieldBlockConfig):
                 block = _hopfield_block(block_config, shape, config, index, streams)
+            elif isinstance(block_config, ConvHopfieldBlockConfig):
+                block = _conv_hopfield_block(block_config, shape, config, index, streams, chip)
             else:
                 block = _analog_block(block_config, shape, config, chip, index, streams)
             out_shape = block.output_shape(shape)
@@ -177,14 +182,38 @@ def _hopfield_block(c: HopfieldBlockConfig, shape: tuple, config: Config, index:
     sizes = [int(np.prod(shape)), *c.hidden, c.outputs]
     weights = [rng.uniform(-1.0, 1.0, (a, b)) * (c.weight_scale / np.sqrt(a)) for a, b in zip(sizes[:-1], sizes[1:])]
     network = HopfieldNetwork(weights, dtype=config.model.dtype)
-    r, solver = c.relaxation, config.solver
+    return HopfieldChainBlock(_hopfield_core(network, c.relaxation, config, index, streams), _nudge(config),
+                              learn_biases=c.biases)
+
+
+def _hopfield_core(network: HopfieldNetwork, r: RelaxationConfig, config: Config, index: int,
+                   streams: Streams) -> HopfieldBlock:
+    """A (dense or convolutional) Hopfield network with the solver of its relaxation config."""
+    solver = config.solver
     relaxer = HopfieldSolver(
         network, r.kind, tol=solver.tol, max_steps=solver.max_sweeps if r.kind == "bcd" else r.max_steps,
         on_unconverged=solver.on_unconverged, synchronous=r.synchronous, noise_sigma=r.noise_sigma,
         rng=streams(f"relaxation/block{index}"), **_dynamics_settings(r))
+    return HopfieldBlock(network, relaxer)
+
+
+def _nudge(config: Config) -> NudgeSettings:
     training = config.training
-    nudge = NudgeSettings(training.algorithm, training.estimator, training.beta)
-    return HopfieldChainBlock(HopfieldBlock(network, relaxer), nudge, learn_biases=c.biases)
+    return NudgeSettings(training.algorithm, training.estimator, training.beta)
+
+
+def _conv_hopfield_block(c: ConvHopfieldBlockConfig, shape: tuple, config: Config, index: int, streams: Streams,
+                         chip: Chip) -> ConvHopfieldChainBlock:
+    if len(shape) != 3:
+        raise ConfigError(f"model.blocks[{index}]: a conv_hopfield block needs image inputs (channels, height, "
+                          f"width), got shape {shape}")
+    layers = [ConvLayer(l.channels, l.kernel_size, l.stride, l.padding, l.pool) for l in c.layers]
+    layers += [DenseLayer(c.outputs)] if c.outputs is not None else []
+    network = ConvHopfieldNetwork.initialised(shape, layers, streams(f"init/block{index}"), c.weight_scale,
+                                              dtype=config.model.dtype)
+    return ConvHopfieldChainBlock(_hopfield_core(network, c.relaxation, config, index, streams), _nudge(config),
+                                  learn_biases=c.biases, ledger=chip.ledger,
+                                  cost=HopfieldTileCost(c.mac_energy_J, c.sweep_time_s))
 
 
 def build_optimizer(config: Config, chain: Chain, steps_per_epoch: int) -> tuple[Optimizer, Schedule]:

@@ -1,4 +1,4 @@
-"""Datasets: IDX files (MNIST family), CIFAR-10 python batches and a synthetic set; normalisation, batching.
+"""Datasets: IDX files (MNIST family), CIFAR-10 python batches, ImageNet32 batches and a synthetic set; normalisation, batching.
 
 A file dataset is read from an explicit ``path`` when one is given (and only there); otherwise from
 ``$COSIM_DATA/<name>/``, then ``/usr/share/datasets/<name>/``. Every file may be gzipped (recognised by
@@ -32,6 +32,8 @@ _CIFAR10_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
 _CIFAR10_TEST = "test_batch"
 _CIFAR10_SUBDIR = "cifar-10-batches-py"
 _SYNTHETIC_CLASSES = 10
+_IMAGENET32_TRAIN = tuple(f"train_data_batch_{i}" for i in range(1, 11))
+_IMAGENET32_TEST = "val_data"
 
 
 class Splits(NamedTuple):
@@ -90,9 +92,9 @@ def read_idx(path: str | Path) -> np.ndarray:
 
 
 def _file(directory: Path, stem: str) -> Path:
-    """``directory/stem`` or else ``directory/stem.gz`` if only that exists."""
-    gz = directory / f"{stem}.gz"
-    return gz if gz.is_file() and not (directory / stem).is_file() else directory / stem
+    """``directory/stem`` or else ``directory/stem.gz`` (or ``.npz``) if only that exists."""
+    other = [directory / f"{stem}{ext}" for ext in (".gz", ".npz") if (directory / f"{stem}{ext}").is_file()]
+    return other[0] if other and not (directory / stem).is_file() else directory / stem
 
 
 def read_idx_dataset(directory: str | Path) -> Splits:
@@ -124,17 +126,21 @@ class _BatchUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+def _images_32(path: Path, images, labels) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (N, 3072) and labels of a batch file as images (N, 3, 32, 32) uint8 and int64 labels."""
+    images, labels = np.asarray(images, dtype=np.uint8), np.asarray(labels, dtype=np.int64)
+    if images.ndim != 2 or images.shape[1] != 3 * 32 * 32 or labels.shape != (len(images),):
+        raise CosimError(f"{path}: data {images.shape} and labels {labels.shape} do not match (N, 3072) and (N,)")
+    return images.reshape(-1, 3, 32, 32), labels
+
+
 def _read_cifar10_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Images (N, 3, 32, 32) uint8 and labels of one CIFAR-10 batch file."""
     try:
         batch = _BatchUnpickler(io.BytesIO(_read_bytes(path)), encoding="bytes").load()
-        images = np.asarray(batch[b"data"], dtype=np.uint8)
-        labels = np.asarray(batch[b"labels"], dtype=np.int64)
+        return _images_32(path, batch[b"data"], batch[b"labels"])
     except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as exc:
         raise CosimError(f"{path} is not a CIFAR-10 python batch: {exc!r}") from exc
-    if images.ndim != 2 or images.shape[1] != 3 * 32 * 32 or labels.shape != (len(images),):
-        raise CosimError(f"{path}: data {images.shape} and labels {labels.shape} do not match (N, 3072) and (N,)")
-    return images.reshape(-1, 3, 32, 32), labels
 
 
 def read_cifar10_batches(directory: str | Path) -> Splits:
@@ -143,6 +149,24 @@ def read_cifar10_batches(directory: str | Path) -> Splits:
     read = [_read_cifar10_batch(_file(directory, stem)) for stem in _CIFAR10_TRAIN]
     test_x, test_y = _read_cifar10_batch(_file(directory, _CIFAR10_TEST))
     return Splits(np.concatenate([x for x, _ in read]), np.concatenate([y for _, y in read]), test_x, test_y)
+
+
+def _read_imagenet32_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N, 3, 32, 32) uint8, labels 0..999: a pickled dict or .npz of data (N, 3072), labels 1..1000."""
+    try:
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as batch:
+                return _images_32(path, batch["data"], batch["labels"] - 1)
+        batch = _BatchUnpickler(io.BytesIO(_read_bytes(path)), encoding="latin1").load()
+        return _images_32(path, batch["data"], np.asarray(batch["labels"]) - 1)
+    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as exc:
+        raise CosimError(f"{path} is not an ImageNet32 batch: {exc!r}") from exc
+
+
+def read_imagenet32_batches(directory: str | Path) -> Splits:
+    """Downsampled ImageNet 32x32 (``train_data_batch_1..10``, ``val_data``: the test split) in ``directory``."""
+    read = [_read_imagenet32_batch(_file(Path(directory), stem)) for stem in (*_IMAGENET32_TRAIN, _IMAGENET32_TEST)]
+    return Splits(*(np.concatenate([r[i] for r in read[:-1]]) for i in (0, 1)), *read[-1])
 
 
 def make_synthetic(
@@ -259,6 +283,11 @@ DATASETS = {
         "download https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz and unpack it into the dataset "
         f"directory (it creates {_CIFAR10_SUBDIR}/, which is also searched)",
         subdirs=(_CIFAR10_SUBDIR, ""),
+    ),
+    "imagenet32": _FileSource(
+        (*_IMAGENET32_TRAIN, _IMAGENET32_TEST), read_imagenet32_batches, (3, 32, 32),
+        "unpack Imagenet32_train.zip and Imagenet32_val.zip (or the _npz ones) from https://image-net.org/"
+        "download-images (Downsampled ImageNet 32x32) into the dataset directory", n_classes=1000,
     ),
     "synthetic": _SyntheticSource(),
 }

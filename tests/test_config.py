@@ -120,7 +120,8 @@ def test_every_field_is_documented_and_only_declared_fields_are_required():
             if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
                 required.add(f"{cls.__name__}.{name}")
     assert required == {"LinearOpConfig.out_features", "Conv2dOpConfig.out_channels", "DigitalBlockConfig.ops",
-                        "TileOverrideConfig.tile", "TileOverrideConfig.set"}
+                        "TileOverrideConfig.tile", "TileOverrideConfig.set",
+                        "ConvHopfieldLayerConfig.channels"}
 
 
 def test_every_number_has_physical_bounds_on_both_sides():

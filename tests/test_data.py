@@ -153,7 +153,7 @@ def test_missing_mnist_says_where_to_get_it(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "pattern"),
     [
-        ({"name": "mnst"}, "cifar10, fashion-mnist, kmnist, mnist, synthetic"),
+        ({"name": "mnst"}, "cifar10, fashion-mnist, imagenet32, kmnist, mnist, synthetic"),
         ({"name": "synthetic", "normalize": "zscore"}, "none, standard, unit"),
         ({"name": "mnist", "n_features": 10}, "does not take n_features"),
         ({"name": "synthetic", "path": "/data"}, "reads no files"),

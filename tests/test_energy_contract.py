@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from cosim.analog import (ConvergenceWarning, HopfieldBlock, HopfieldNetwork, HopfieldSolver, IdealDiode,
+from cosim.analog import (ConvergenceWarning, ConvHopfieldNetwork, ConvLayer, DenseLayer, HopfieldBlock, HopfieldNetwork, HopfieldSolver, IdealDiode,
                           ResistiveBlock, ResistiveNetwork, ResistiveSolver, ShockleyDiode, make_relaxation)
 from cosim.analog.core import EnergyGradients
 from cosim.analog.relaxation import RELAXATIONS
@@ -64,16 +64,35 @@ def _hopfield_network(dtype):
                            [rng.uniform(0.1, 0.4, n) for n in sizes[1:]], dtype=dtype)
 
 
+def _conv_hopfield_network(dtype):
+    """A 2 x 6 x 6 input; a padded 3 x 3 convolution with 2 x 2 average pooling inside the energy (2 x 3 x 3);
+    a strided padded 3 x 3 convolution (3 x 2 x 2); a dense output of 2 units."""
+    layers = (ConvLayer(2, kernel=3, stride=1, padding=1, pool=2), ConvLayer(3, kernel=3, stride=2, padding=1),
+              DenseLayer(2))
+    net = ConvHopfieldNetwork.initialised((2, 6, 6), layers, np.random.default_rng(8), weight_scale=1.5,
+                                          dtype=dtype)
+    net.set_biases([np.array([0.2, 0.3]), np.array([0.1, 0.25, 0.3]), np.array([0.2, 0.3])])
+    return net
+
+
+def _hopfield_parameters(net):
+    return {**{f"w{l}": w for l, w in enumerate(net.weights)}, **{f"b{m}": b for m, b in enumerate(net.biases)}}
+
+
 FAMILIES = [
     Family("resistive-ideal", ("bcd", "rc", "momentum"), **_resistive(IdealDiode())),
     Family("resistive-shockley", ("bcd",), **_resistive(ShockleyDiode())),
     Family("hopfield", ("bcd", "rc", "momentum"), _hopfield_network,
            lambda net, strategy, on_unconverged: HopfieldSolver(net, strategy, on_unconverged=on_unconverged),
            HopfieldBlock, lambda net: 1.0,
-           lambda net: {**{f"w{l}": w for l, w in enumerate(net.weights)},
-                        **{f"b{m}": b for m, b in enumerate(net.biases)}},
+           _hopfield_parameters,
            lambda net, p: HopfieldNetwork([p[f"w{l}"] for l in range(net.n_layers)],
                                           [p[f"b{m}"] for m in range(net.n_layers)], net.dtype)),
+    Family("conv-hopfield", ("bcd", "rc", "momentum"), _conv_hopfield_network,
+           lambda net, strategy, on_unconverged: HopfieldSolver(net, strategy, on_unconverged=on_unconverged),
+           HopfieldBlock, lambda net: 1.0, _hopfield_parameters,
+           lambda net, p: ConvHopfieldNetwork(net.input_shape, net.layers, [p[f"w{l}"] for l in range(net.n_layers)],
+                                              [p[f"b{m}"] for m in range(net.n_layers)], net.dtype)),
 ]
 CASES = [pytest.param(f, kind, id=f"{f.name}-{kind}") for f in FAMILIES for kind in f.relaxations]
 BCD_CASES = [pytest.param(f, "bcd", id=f"{f.name}-bcd") for f in FAMILIES]

@@ -8,7 +8,8 @@ Layout (see README.md in this folder): ``core`` (nudges, equilibria, convergence
 
 from cosim.analog.core import (ESTIMATOR_PHASES, ESTIMATORS, ConvergenceWarning, Equilibrium, Nudge, SolveInfo,
                                default_tol)
-from cosim.analog.hopfield import HopfieldBlock, HopfieldEnergy, HopfieldGradients, HopfieldNetwork, HopfieldSolver
+from cosim.analog.hopfield import (ConvHopfieldNetwork, ConvLayer, DenseLayer, HopfieldBlock, HopfieldEnergy,
+                                   HopfieldGradients, HopfieldNetwork, HopfieldSolver)
 from cosim.analog.relaxation import (BlockDescent, BoxEnergy, DynamicsInfo, GradientFlow, Momentum, Relaxation,
                                      make_relaxation)
 from cosim.analog.resistive import (Amplifier, BCDSolver, BlockGradients, ExactReadout, GradientFlowSolver,
@@ -20,7 +21,8 @@ from cosim.analog.resistive import observables
 __all__ = [
     "Amplifier", "BCDSolver", "BlockDescent", "BlockGradients", "BoxEnergy", "ConvergenceWarning", "DynamicsInfo",
     "ESTIMATORS", "ESTIMATOR_PHASES", "Equilibrium", "ExactReadout", "GradientFlow", "GradientFlowSolver",
-    "HopfieldBlock", "HopfieldEnergy", "HopfieldGradients", "HopfieldNetwork", "HopfieldSolver", "IdealDiode",
+    "ConvHopfieldNetwork", "ConvLayer", "DenseLayer", "HopfieldBlock", "HopfieldEnergy", "HopfieldGradients",
+    "HopfieldNetwork", "HopfieldSolver", "IdealDiode",
     "Momentum", "MomentumSolver", "Nudge", "Readout", "Reading", "Relaxation", "ResistiveBlock", "ResistiveEnergy",
     "ResistiveNetwork", "ResistiveSolver", "ShockleyDiode", "SolveInfo", "default_tol", "ep_gradients",
     "implicit_gradients", "make_relaxation", "observables",

@@ -96,7 +96,7 @@ def _require(condition: bool, path: str, key: str, message: str) -> None:
 class DataConfig:
     """The dataset, its subset sizes, normalisation and batching."""
 
-    dataset: Literal["mnist", "fashion-mnist", "kmnist", "cifar10", "synthetic"] = setting(
+    dataset: Literal["mnist", "fashion-mnist", "kmnist", "cifar10", "imagenet32", "synthetic"] = setting(
         "fashion-mnist", doc="Dataset name; 'synthetic' draws Gaussian clusters from the seed and needs no files."
     )
     path: Optional[str] = setting(
@@ -363,7 +363,47 @@ class HopfieldBlockConfig:
     relaxation: RelaxationConfig = section(RelaxationConfig, doc="How the network settles to equilibrium.")
 
 
-BlockConfig = Union[DigitalBlockConfig, ResistiveBlockConfig, HopfieldBlockConfig]
+@dataclass(frozen=True, kw_only=True)
+class ConvHopfieldLayerConfig:
+    """One feature-map layer of a convolutional Hopfield block, reached from the layer below by a convolution
+    then average pooling inside the energy (docs/conv.md)."""
+
+    channels: int = setting(doc="Feature maps (channels) of the layer.", min=1, max=MAX_WIDTH)
+    kernel_size: int = setting(3, doc="Side of the square kernel.", unit="px", min=1, max=MAX_PIXELS)
+    stride: int = setting(1, doc="Step between kernel positions.", unit="px", min=1, max=MAX_PIXELS)
+    padding: int = setting(1, doc="Zero padding added on each side.", unit="px", min=0, max=MAX_PIXELS)
+    pool: int = setting(1, doc="Side of the average-pooling window inside the energy (1: none).", unit="px",
+        min=1, max=MAX_PIXELS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConvHopfieldBlockConfig:
+    """An energy block as a convolutional deep Hopfield network (the seed papers' conv DHNs): feature maps in
+    [0, 1] coupled by convolutions, trained by EP; its inputs are images (channels, height, width)."""
+
+    kind: Literal["conv_hopfield"] = setting("conv_hopfield", doc="Selects this block type.")
+    layers: list[ConvHopfieldLayerConfig] = setting(
+        [ConvHopfieldLayerConfig(channels=32)], doc="The feature-map layers, input side first (at least one).")
+    outputs: Optional[int] = setting(
+        None, doc="Units of a dense output layer after the feature maps; null: the last feature map is the output.",
+        min=1, max=MAX_WIDTH)
+    weight_scale: float = setting(
+        1.0, doc="Initial couplings are uniform in +-weight_scale / sqrt(fan-in).", exclusive_min=0, max=1e3
+    )
+    biases: bool = setting(True, doc="Learn a bias per channel (per unit of the dense output).")
+    mac_energy_J: float = setting(
+        1e-14, doc="Energy of one analog multiply-accumulate of the tile that holds the block.", unit="J",
+        min=0, max=1e-6)
+    sweep_time_s: float = setting(
+        1e-8, doc="Time of one relaxation sweep (or gradient evaluation) of the tile, for a whole batch.",
+        unit="s", exclusive_min=0, max=1)
+    relaxation: RelaxationConfig = section(RelaxationConfig, doc="How the network settles to equilibrium.")
+
+    def validate(self, path: str) -> None:
+        _require(len(self.layers) > 0, path, "layers", "a convolutional Hopfield block needs at least one layer")
+
+
+BlockConfig = Union[DigitalBlockConfig, ResistiveBlockConfig, HopfieldBlockConfig, ConvHopfieldBlockConfig]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -35,7 +35,7 @@ class HopfieldEnergy:
         self.terms = []
         for m in range(1, network.n_layers + 1):
             n = network.sizes[m]
-            source = network.biases[m - 1][None, :]
+            source = network.bias_field(m)[None, :]
             den = np.ones((1, n), dtype=self.dtype)
             if m == network.n_layers and nudge is not None:
                 source, den = nudge.apply(source, den, batch, self.dtype)
@@ -52,11 +52,11 @@ class HopfieldEnergy:
 
     def below(self, state: list[np.ndarray], m: int) -> np.ndarray:
         """s_{m-1} W[m-1]: the drive of layer m from the layer below (the input for m = 1)."""
-        return self.drive.product if m == 1 else state[m - 2] @ self.network.weights[m - 1]
+        return self.drive.product if m == 1 else self.network.couple(m - 1, state[m - 2])
 
     def above(self, state: list[np.ndarray], m: int) -> np.ndarray | None:
         """s_{m+1} W[m]^T, or None for the output layer."""
-        return state[m] @ self.network.weights[m].T if m < self.network.n_layers else None
+        return self.network.couple_transpose(m, state[m]) if m < self.network.n_layers else None
 
     def layer_inputs(self, m: int, state) -> tuple[np.ndarray, np.ndarray | None]:
         return self.below(state, m), self.above(state, m)
@@ -75,9 +75,9 @@ class HopfieldEnergy:
         out = []
         for m, t in enumerate(self.terms, start=1):
             g = t.den * state[m - 1]
-            g -= first if m == 1 else state[m - 2] @ self.network.weights[m - 1]
+            g -= first if m == 1 else self.network.couple(m - 1, state[m - 2])
             if m < self.network.n_layers:
-                g -= state[m] @ self.network.weights[m].T
+                g -= self.network.couple_transpose(m, state[m])
             if sources:
                 g -= t.source
             out.append(g)

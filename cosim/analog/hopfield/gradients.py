@@ -4,7 +4,9 @@ EP reads ``dE/dW[l] = -s_l^T s_{l+1}``, ``dE/db_m = -s_m``, ``dE/dx = -s_1 W[0]^
 equilibria; implicit differentiation solves ``H lambda = dL/ds`` on the unclamped states (conjugate
 gradients, :mod:`cosim.analog.hopfield.solve`) and gives ``dL/dW[l] = lambda_l^T s_{l+1} + s_l^T lambda_{l+1}``,
 ``dL/db_m = sum lambda_m``, ``dL/dx = lambda_1 W[0]^T``. Parameter gradients are of the loss summed over
-the batch; input gradients are per sample.
+the batch; input gradients are per sample. Every product goes through the network's coupling operators
+(``couple``, ``couple_transpose``, ``coupling_gradient``, ``bias_gradient``), so the same code serves the
+convolutional networks of :mod:`cosim.analog.hopfield.conv_network`.
 """
 
 from __future__ import annotations
@@ -31,16 +33,18 @@ def hopfield_ep_gradients(network: HopfieldNetwork, state_a: Equilibrium, state_
     if scale == 0:
         raise ParameterError("EP needs two equilibria with different nudge strengths beta")
     a, b = state_a.layers, state_b.layers
-    weights = [-(a[l].T @ a[l + 1] - b[l].T @ b[l + 1]) / scale for l in range(network.n_layers)]
-    biases = [-(a[m] - b[m]).sum(axis=0) / scale for m in range(1, network.n_layers + 1)]
-    inputs = -((a[1] - b[1]) @ network.weights[0].T) / scale
+    pair = network.coupling_gradient
+    weights = [-(pair(l, a[l], a[l + 1]) - pair(l, b[l], b[l + 1])) / scale for l in range(network.n_layers)]
+    biases = [-network.bias_gradient(m, a[m] - b[m]) / scale for m in range(1, network.n_layers + 1)]
+    inputs = -network.couple_transpose(0, a[1] - b[1]) / scale
     return HopfieldGradients(weights, biases, inputs)
 
 
 def hopfield_implicit_gradients(network: HopfieldNetwork, free: Equilibrium, adjoint) -> HopfieldGradients:
     """Exact gradients from the free equilibrium s and the adjoint lambda (see the module docstring)."""
     s, lam = free.layers, adjoint
-    weights = [lam[l].T @ s[l + 1] + s[l].T @ lam[l + 1] for l in range(network.n_layers)]
-    biases = [lam[m].sum(axis=0) for m in range(1, network.n_layers + 1)]
-    inputs = lam[1] @ network.weights[0].T
+    pair = network.coupling_gradient
+    weights = [pair(l, lam[l], s[l + 1]) + pair(l, s[l], lam[l + 1]) for l in range(network.n_layers)]
+    biases = [network.bias_gradient(m, lam[m]) for m in range(1, network.n_layers + 1)]
+    inputs = network.couple_transpose(0, lam[1])
     return HopfieldGradients(weights, biases, inputs)

@@ -93,6 +93,28 @@ class HopfieldNetwork:
             checked.append(_frozen(b.astype(self.dtype)))
         self.biases = tuple(checked)
 
+    # ------------------------------------------------------------------ the couplings as linear operators
+    # (the energy, solver and gradients use only these, so other coupling shapes -- convolutions -- reuse them)
+    def couple(self, l: int, s: np.ndarray) -> np.ndarray:
+        """The drive of layer l + 1 from layer l: s_l W[l]."""
+        return s @ self.weights[l]
+
+    def couple_transpose(self, l: int, s: np.ndarray) -> np.ndarray:
+        """The drive of layer l from layer l + 1: s_{l+1} W[l]^T."""
+        return s @ self.weights[l].T
+
+    def coupling_gradient(self, l: int, below: np.ndarray, above: np.ndarray) -> np.ndarray:
+        """d/dW[l] of sum_batch above . couple(l, below): below^T above."""
+        return below.T @ above
+
+    def bias_field(self, m: int) -> np.ndarray:
+        """The bias of every unit of layer m (1..L), (n_m,)."""
+        return self.biases[m - 1]
+
+    def bias_gradient(self, m: int, s: np.ndarray) -> np.ndarray:
+        """d/db of sum_batch bias_field(m) . s, shaped like biases[m - 1]."""
+        return s.sum(axis=0)
+
     def check_input(self, x) -> np.ndarray:
         """A block input x as a finite, C-contiguous (B, input_width) array of the network's dtype."""
         return check_block_input(x, self.input_width, self.dtype)

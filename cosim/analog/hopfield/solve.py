@@ -64,7 +64,7 @@ class HopfieldSolver:
     # ------------------------------------------------------------------ the solver interface
     def drive(self, x) -> HopfieldDrive:
         x = self.network.check_input(x)
-        return HopfieldDrive(x, x @ self.network.weights[0], self.network.weights)
+        return HopfieldDrive(x, self.network.couple(0, x), self.network.weights)
 
     def relax(self, x_or_drive, nudge: Nudge | None = None, init: Equilibrium | None = None) -> Equilibrium:
         """Equilibrium for a block input (or a :class:`HopfieldDrive`); from zero, or from ``init``."""
