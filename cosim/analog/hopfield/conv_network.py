@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cosim.analog.hopfield.conv import ConvCoupling, DenseCoupling
-from cosim.analog.hopfield.network import HopfieldNetwork, _frozen
+from cosim.analog.hopfield.network import HopfieldNetwork, _frozen, checked_weights
 from cosim.errors import ParameterError
 
 
@@ -88,17 +88,7 @@ class ConvHopfieldNetwork(HopfieldNetwork):
         return cls(input_shape, layers, weights, biases, dtype)
 
     def set_weights(self, weights) -> None:
-        if len(weights) != self.n_layers:
-            raise ParameterError(f"expected {self.n_layers} weight arrays, got {len(weights)}")
-        checked = []
-        for l, (w, coupling) in enumerate(zip(weights, self.couplings)):
-            w = np.asarray(w)
-            if w.shape != coupling.weight_shape:
-                raise ParameterError(f"weights[{l}] must have shape {coupling.weight_shape}, got {w.shape}")
-            if not np.isfinite(w).all():
-                raise ParameterError(f"weights[{l}] contains NaN or infinity")
-            checked.append(_frozen(w.astype(self.dtype)))
-        self.weights = tuple(checked)
+        self.weights = checked_weights(weights, [c.weight_shape for c in self.couplings], self.dtype)
 
     def set_biases(self, biases) -> None:
         if len(biases) != self.n_layers:

@@ -27,6 +27,21 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def checked_weights(weights, shapes: list[tuple], dtype) -> tuple[np.ndarray, ...]:
+    """The coupling arrays as read-only arrays of ``dtype``, after checking their count, shapes and values."""
+    if len(weights) != len(shapes):
+        raise ParameterError(f"expected {len(shapes)} weight arrays, got {len(weights)}")
+    checked = []
+    for l, (w, shape) in enumerate(zip(weights, shapes)):
+        w = np.asarray(w)
+        if w.shape != tuple(shape):
+            raise ParameterError(f"weights[{l}] must have shape {tuple(shape)}, got {w.shape}")
+        if not np.isfinite(w).all():
+            raise ParameterError(f"weights[{l}] contains NaN or infinity")
+        checked.append(_frozen(w.astype(dtype)))
+    return tuple(checked)
+
+
 class HopfieldNetwork:
     """A deep Hopfield network: weights ``W[l]`` (n_l, n_{l+1}) for l = 0..L-1, biases for layers 1..L.
 
@@ -69,18 +84,7 @@ class HopfieldNetwork:
 
     def set_weights(self, weights) -> None:
         """Replace every coupling matrix (a new tuple: cached curvature estimates notice the change)."""
-        if len(weights) != self.n_layers:
-            raise ParameterError(f"expected {self.n_layers} weight matrices, got {len(weights)}")
-        checked = []
-        for l, w in enumerate(weights):
-            w = np.asarray(w)
-            if w.shape != (self.sizes[l], self.sizes[l + 1]):
-                raise ParameterError(f"weights[{l}] must have shape {(self.sizes[l], self.sizes[l + 1])}, "
-                                     f"got {w.shape}")
-            if not np.isfinite(w).all():
-                raise ParameterError(f"weights[{l}] contains NaN or infinity")
-            checked.append(_frozen(w.astype(self.dtype)))
-        self.weights = tuple(checked)
+        self.weights = checked_weights(weights, list(zip(self.sizes[:-1], self.sizes[1:])), self.dtype)
 
     def set_biases(self, biases) -> None:
         if len(biases) != self.n_layers:
