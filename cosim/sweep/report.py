@@ -173,10 +173,12 @@ def _pareto(config, rows: list[Row], axes) -> str:
     if front:
         ax.step(*zip(*front), where="post", color="tab:orange", label="Pareto front")
         ax.legend(fontsize=7)
-    ax.set_xscale("log")
+    energies = [e for e, _, _ in points]
+    if energies and max(energies) > 10 * min(energies):
+        ax.set_xscale("log")
     si_axis(ax.xaxis, "J")
     ax.set(xlabel="energy per training sample", ylabel="test accuracy (%)",
-           title="points labelled " + ", ".join(label for label, _ in axes), )
+           title="points labelled " + ", ".join(label for label, _ in axes))
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return png(fig)
