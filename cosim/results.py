@@ -10,7 +10,9 @@ results.h5 layout:
   parameters/block<i>/<name>: final parameters of ``model.blocks[i]``; an analog block's group holds
       ``conductances_S.<l>`` (siemens) and ``bias_currents_A.<m>`` (amperes) and the attribute ``tile``
       (the id of the tile it sits on); other blocks their parameters by name
-  <other groups>: added by callers, e.g. ``energy``, ``gradcheck``
+  <other groups>: added by callers, e.g. ``energy``, ``gradcheck``, ``steps`` (per-step training history)
+Every dataset carries ``units`` (SI, "1" for fractions and counts) and ``description`` attributes
+(:func:`units_of`).
 checkpoint.h5: the same root attributes, groups ``model`` (parameters and buffers by chain name),
   ``optimizer``, ``metrics``, ``chip`` and ``meta/json`` (epochs done, random streams, chip scalars)
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,19 +49,80 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+#: unit of a name's trailing ``_<unit>`` (before an optional ``.<index>``), e.g. conductances_S.0 -> S
+_SUFFIX = re.compile(r"_(J|s|S|A|V|W|F|Hz|m|mm2|m2)(\.\d+)?$")
+#: units and descriptions of names without a unit suffix
+DESCRIPTIONS = {
+    "train_loss": ("1", "mean loss per training sample"), "test_loss": ("1", "mean loss per test sample"),
+    "train_accuracy": ("1", "fraction of training samples classified right"),
+    "test_accuracy": ("1", "fraction of test samples classified right"),
+    "final_test_accuracy": ("1", "test accuracy after the last epoch (fraction)"),
+    "final_train_accuracy": ("1", "training accuracy of the last epoch (fraction)"),
+    "final_train_loss": ("1", "mean training loss of the last epoch"),
+    "epoch_seconds": ("s", "training time of each epoch (evaluation excluded)"),
+    "training_seconds": ("s", "training time (evaluation excluded)"),
+    "wall_seconds": ("s", "wall time of the point"),
+    "free_sweeps": ("1", "mean solver sweeps of a free phase per analog block"),
+    "unconverged_solves": ("1", "solves that stopped at max_sweeps"),
+    "samples_per_second": ("1/s", "training samples per second"),
+    "cosine": ("1", "cosine similarity of EP and implicit-differentiation gradients"),
+    "ep_id_cosine": ("1", "mean cosine of EP and implicit-differentiation gradients over the analog tensors"),
+    "relative_error": ("1", "|EP - ID| / |ID| of each analog tensor"),
+    "ep_id_cosine_per_tensor": ("1", "cosine of EP and ID gradients per analog tensor (gradcheck/names), per epoch"),
+    "step": ("1", "training step (batch) at the end of each logged window"),
+    "loss": ("1", "mean training loss per sample over the window"),
+    "accuracy": ("1", "training accuracy over the window (fraction)"),
+    "seed": ("1", "random seed"), "epochs": ("1", "epochs trained"), "samples": ("1", "training samples booked"),
+    "beta": ("1", "EP nudge strength, relative"),
+}
+
+
+def units_of(name: str) -> tuple[str, str]:
+    """(units, description) of a dataset or attribute named ``name``: a known name, else its ``_<unit>``
+    suffix (``energy_per_inference_J`` -> J), else ("", "")."""
+    if name in DESCRIPTIONS:
+        return DESCRIPTIONS[name]
+    match = _SUFFIX.search(name)
+    return (match.group(1), "") if match else ("", "")
+
+
+def add_dataset(group: h5py.Group, name: str, data, dims: tuple[str, ...] = (), units: str | None = None,
+                description: str | None = None) -> h5py.Dataset:
+    """Every dataset cosim writes goes through here: ``units`` and ``description`` attributes (by default
+    :func:`units_of` the name), text as UTF-8 strings, and ``dims``: the names of its dimensions, each a
+    dimension-scale dataset of ``group`` (netCDF-style, so xarray names them; a name equal to ``name``
+    makes this dataset that scale)."""
+    data = np.asarray(data)
+    if data.dtype.kind in "SUO":
+        data = np.asarray([v.decode() if isinstance(v, bytes) else str(v) for v in data.ravel()],
+                          dtype=h5py.string_dtype()).reshape(data.shape)
+    dataset = group.create_dataset(name, data=data)
+    default_units, default_description = units_of(name)
+    dataset.attrs["units"] = default_units if units is None else units
+    dataset.attrs["description"] = default_description if description is None else description
+    for axis, dim in enumerate(dims):
+        if dim == name:
+            dataset.make_scale(name)
+        else:
+            dataset.dims[axis].attach_scale(group[dim])
+    return dataset
+
+
 def _write_tree(group: h5py.Group, tree: dict) -> None:
-    """Nested dicts become groups; arrays and lists datasets; scalars and strings attributes."""
+    """Nested dicts become groups; arrays and lists datasets (with units); scalars and strings attributes."""
     for key, value in tree.items():
         if isinstance(value, dict):
             _write_tree(group.require_group(key), value)
         elif isinstance(value, (np.ndarray, list, tuple)):
-            group.create_dataset(key, data=np.asarray(value))
+            add_dataset(group, key, value)
         else:
             group.attrs[key] = value
 
 
-def write_results(path: Path, config_yaml: str, groups: dict) -> None:
-    """Write results.h5 atomically: the resolved config as the root attribute ``config`` plus ``groups``."""
+def write_results(path: Path, config_yaml: str, groups: dict,
+                  write_more: Callable[[h5py.File], None] | None = None) -> None:
+    """Write results.h5 atomically: the resolved config as the root attribute ``config`` plus ``groups``
+    (and whatever ``write_more(file)`` adds)."""
 
     def write(tmp: Path) -> None:
         with h5py.File(tmp, "w") as f:
@@ -66,6 +130,8 @@ def write_results(path: Path, config_yaml: str, groups: dict) -> None:
             f.attrs["cosim_version"] = __version__
             f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
             _write_tree(f, groups)
+            if write_more is not None:
+                write_more(f)
 
     atomic_write(path, write)
 

@@ -3,10 +3,9 @@
 DIR/config.yaml      the resolved config (every default written out)
 DIR/results.h5       metrics, summary and final parameters (rewritten atomically after every epoch)
 DIR/checkpoint.h5    model, optimiser, chip, random-stream and metric state after the last finished epoch
-DIR/training.png     loss and accuracy curves
-DIR/energy.png, conductances.png, adc_codes.png   the chip's energy breakdown, conductance histograms before
-                     and after training, and the codes its (non-ideal) ADCs produced
-Data files are replaced atomically (a temporary file, then a rename); plots are simply rewritten.
+DIR/report.html      one self-contained page: config, health, training curves, energy, per-tile pictures
+                     (cosim.report.run), written once after training
+Files are replaced atomically (a temporary file, then a rename).
 A killed run restarted with ``resume=True`` continues from its last finished epoch.
 """
 
@@ -19,7 +18,6 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from cosim import plots
 from cosim.learning import gradcheck
 from cosim.build import build_chain, build_dataset, build_optimizer
 from cosim.config import dump_config
@@ -29,12 +27,14 @@ from cosim.data import Dataset
 from cosim.errors import CosimError
 from cosim.learning.chain import Chain
 from cosim.learning.optim import Optimizer, Schedule
-from cosim.learning.train import METRICS, Trainer
+from cosim.learning.train import Trainer
+from cosim.report import tiles
+from cosim.report.run import write_run_report
 from cosim.results import (CHECKPOINT, RESULTS, atomic_write, load_checkpoint, run_parameters, save_checkpoint,
                            write_run_results)
 from cosim.streams import Streams
 
-CONFIG, CURVES = "config.yaml", "training.png"
+CONFIG = "config.yaml"
 
 
 @dataclass
@@ -67,9 +67,10 @@ class Session:
         meta = {"epochs_done": self.trainer.history.epochs, "streams": self.streams.state(), "chip": chip_scalars,
                 "evaluation": self.before_evaluation}
         metrics = {k: np.asarray(v) for k, v in self.trainer.history.metrics.items()}
+        steps = {k: np.asarray(v) for k, v in self.trainer.history.steps.items()}
         # model state as views: written straight to the file, no copies of large crossbars
         arrays = {"model": self.chain.state(), "optimizer": self.optimizer.state_dict(copy=False),
-                  "metrics": metrics, "chip": chip_arrays}
+                  "metrics": metrics, "steps": steps, "chip": chip_arrays}
         return meta, arrays
 
     def load_state(self, meta: dict, arrays: dict) -> None:
@@ -79,8 +80,11 @@ class Session:
         self.streams.load_state(meta["streams"])
         self.before_evaluation.clear()
         self.before_evaluation.update(meta.get("evaluation", {}))
-        for name in METRICS:
-            self.trainer.history.metrics[name] = [float(v) for v in np.atleast_1d(arrays["metrics"][name])]
+        history = self.trainer.history
+        for name, values in arrays["metrics"].items():
+            history.metrics[name] = np.atleast_1d(values).tolist()
+        for name, values in arrays.get("steps", {}).items():
+            history.steps[name] = np.atleast_1d(values).tolist()
 
 
 def prepare(config: Config, progress: bool = False) -> Session:
@@ -111,29 +115,13 @@ def run(config: Config, out: Path, resume: bool = False, progress: bool = True):
         atomic_write(out / CONFIG, lambda tmp: tmp.write_text(config_yaml))
         initial = analog_conductances(session.chain)
         session.trainer.fit(config.training.epochs, on_epoch=lambda t: _save(session, out, config_yaml))
-    _chip_plots(session, initial, out)
+    write_run_report(out, tiles.snapshot(session.chip, session.chain, initial))
     return summarise(session), session.chip
 
 
 def analog_conductances(chain) -> list[np.ndarray]:
     """Copies of every analog crossbar's conductances (S), in model order."""
     return [np.array(w) for block in chain.analog_blocks for w in block.network.conductances]
-
-
-def _chip_plots(session: Session, initial: list[np.ndarray], out: Path) -> None:
-    chip = session.chip
-    report = chip.ledger.report()
-    plots.energy_breakdown(report["per_phase_J"], [c.decode() for c in report["components"]],
-                           [p.decode() for p in report["phases"]], out / "energy.png", title=out.name)
-    if initial:
-        plots.conductance_histograms(initial, analog_conductances(session.chain), out / "conductances.png",
-                                     title="analog conductances before and after training")
-    codes = {f"tile {t.id} {name}": adc.code_counts for t in chip.tiles
-             for name, adc in (("output", t.output_adc), ("node difference", t.node_adcs["difference"][-1]),
-                               ("node", t.node_adcs["a"][-1]), ("current", t.current_adc))
-             if not adc.spec.ideal and adc.code_counts.any()}
-    if codes:
-        plots.code_histograms(codes, out / "adc_codes.png", title="ADC codes")
 
 
 def summarise(session: Session) -> dict:
@@ -170,8 +158,10 @@ def gradient_agreement(session: Session, samples: int = 64) -> dict:
 
 
 def _save(session: Session, out: Path, config_yaml: str) -> None:
-    """After every epoch: checkpoint and results (replaced atomically) and the training curves."""
+    """After every epoch: checkpoint and results (replaced atomically), with the epoch's EP-vs-ID cosines."""
     agreement = gradient_agreement(session)  # before the checkpoint: it draws device read noise
+    if agreement:
+        session.trainer.history.metrics.setdefault("ep_id_cosine_per_tensor", []).append(agreement["cosine"])
     meta, arrays = session.state()
     save_checkpoint(out / CHECKPOINT, config_yaml, arrays, meta)
     summary = summarise(session)
@@ -179,8 +169,7 @@ def _save(session: Session, out: Path, config_yaml: str) -> None:
         summary["ep_id_cosine"] = agreement["mean_cosine"]
     write_run_results(out / RESULTS, config_yaml, arrays["metrics"], summary,
                       run_parameters(session.chain, session.chip.placements),
-                      {"energy": session.chip.ledger.report(), "gradcheck": agreement})
-    plots.training_curves(session.trainer.history.metrics, out / CURVES, title=f"{out.name}")
+                      {"energy": session.chip.ledger.report(), "gradcheck": agreement, "steps": arrays["steps"]})
 
 
 def _restore(session: Session, path: Path, config_yaml: str) -> None:

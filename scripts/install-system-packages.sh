@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages cosim uses: ngspice (SPICE validation), libngspice0-dev
-# (PySpice's shared mode) and dataset-fashion-mnist (the default chip's dataset).
+# (PySpice's shared mode), dataset-fashion-mnist (the default chip's dataset) and chromium (the tests open
+# report.html pages in a headless browser).
 # Runs apt-get when it has the rights (root, or password-less sudo); otherwise says what to install
 # and carries on: cosim itself runs without them, and the tests that need them are skipped.
 set -u
-packages=(ngspice libngspice0-dev dataset-fashion-mnist)
+packages=(ngspice libngspice0-dev dataset-fashion-mnist chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -30,7 +30,7 @@ def test_run_writes_results_config_and_curves(tmp_path):
         assert ((0 <= accuracy) & (accuracy <= 1)).all() and loss[1] < loss[0]
         assert f["parameters"]["block1"]["conductances_S.0"].shape == (24, 10)
     assert yaml.safe_load((tmp_path / "config.yaml").read_text()) == config
-    assert (tmp_path / "training.png").stat().st_size > 1000
+    assert (tmp_path / "report.html").stat().st_size > 10_000
 
 
 def test_overrides_reach_the_run(tmp_path):

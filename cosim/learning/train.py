@@ -1,4 +1,5 @@
-"""The training loop: epochs of mini-batches through a :class:`Chain`, evaluation, per-epoch metrics.
+"""The training loop: epochs of mini-batches through a :class:`Chain`, evaluation, per-epoch metrics and a
+per-step history (training loss and accuracy over windows of steps, :data:`POINTS_PER_EPOCH` per epoch).
 
 Knows nothing of YAML or files: it takes built objects and reports each finished epoch to a callback
 (which the command line uses to write results and checkpoints atomically).
@@ -12,24 +13,28 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm import tqdm
 
 from cosim.data import Dataset, iterate_batches
 from cosim.learning.chain import Chain
 from cosim.learning.losses import accuracy
 from cosim.learning.optim import Optimizer, Schedule
+from cosim.report.progress import progress
 
 METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "epoch_seconds",
            "free_sweeps", "unconverged_solves")
+#: columns of the per-step history, and how many windows of steps each epoch is logged in
+STEPS, POINTS_PER_EPOCH = ("step", "loss", "accuracy"), 50
 
 
 @dataclass
 class History:
     """Per-epoch metrics: accuracies as fractions, losses per sample, training seconds (evaluation
     excluded), mean free-phase sweeps per analog block, unconverged solves; test metrics are NaN for
-    epochs that were not evaluated."""
+    epochs that were not evaluated. ``steps``: per window of training steps, the step it ends at (counted
+    from 1 over the whole run) and the window's mean loss per sample and accuracy."""
 
     metrics: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in METRICS})
+    steps: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in STEPS})
 
     def append(self, **values: float) -> None:
         for name in METRICS:
@@ -87,11 +92,13 @@ class Trainer:
         data, chain = self.dataset, self.chain
         start = time.perf_counter()
         loss_sum = correct = seen = 0.0
+        window = [0.0, 0.0, 0]  # loss sum, correct, samples since the last logged step
+        log_every = max(1, self.steps_per_epoch // POINTS_PER_EPOCH)
         for block in chain.energy_blocks:
             block.reset_counters()
         batches = iterate_batches(data.train_x, data.train_y, self.batch_size, self.rng, drop_last=True)
-        bar = tqdm(batches, total=self.steps_per_epoch, desc=f"epoch {epoch + 1}/{epochs}", unit="batch",
-                   disable=not self.progress, leave=True, dynamic_ncols=True, mininterval=0.5)
+        bar = progress(batches, total=self.steps_per_epoch, desc=f"epoch {epoch + 1}/{epochs}", unit="batch",
+                       disable=not self.progress)
         for step, (xb, yb) in enumerate(bar):
             self.optimizer.set_lr(self.schedule(epoch * self.steps_per_epoch + step))
             out = chain.forward(xb, training=True)
@@ -100,9 +107,12 @@ class Trainer:
             chain.after_update()
             if self.on_batch is not None:
                 self.on_batch(len(yb))
-            loss_sum += float(per_sample.sum())
-            correct += accuracy(out, yb) * len(yb)
-            seen += len(yb)
+            batch_loss, batch_correct = float(per_sample.sum()), accuracy(out, yb) * len(yb)
+            loss_sum, correct, seen = loss_sum + batch_loss, correct + batch_correct, seen + len(yb)
+            window = [window[0] + batch_loss, window[1] + batch_correct, window[2] + len(yb)]
+            if (step + 1) % log_every == 0 or step + 1 == self.steps_per_epoch:
+                self._log_steps(epoch * self.steps_per_epoch + step + 1, *window)
+                window = [0.0, 0.0, 0]
             if step % 20 == 0:
                 bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
         bar.close()
@@ -118,3 +128,7 @@ class Trainer:
             free_sweeps=np.mean([b.mean_free_sweeps for b in analog]) if analog else 0.0,
             unconverged_solves=sum(b.unconverged for b in analog),
         )
+
+    def _log_steps(self, step: int, loss_sum: float, correct: float, seen: int) -> None:
+        for name, value in zip(STEPS, (step, loss_sum / seen, correct / seen)):
+            self.history.steps[name].append(float(value))

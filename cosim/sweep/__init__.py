@@ -10,26 +10,24 @@ Directory layout of a sweep DIR (only this package and cosim.cli know it; docs/s
                            (config.yaml, results.h5, checkpoint.h5, plots), then done.json, written last and
                            atomically (the point's record and summary); or error.txt (the traceback)
   DIR/sweep.h5, sweep.csv  one row per point and seed (cosim.sweep.aggregate)
-  DIR/accuracy.png, cosine.png, heatmap.png, energy_accuracy.png
+  DIR/report.html          the sweep's page (cosim.sweep.report)
 
 Modules: grid (points, hashes, --sweep specs), run (the point task, Dask and serial execution),
-aggregate (the table), plots (figures).
+aggregate (the table), report (the sweep's page).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-from tqdm import tqdm
-
 from cosim.config import dump_config
 from cosim.config.schema import Config
 from cosim.errors import CosimError
+from cosim.report.progress import progress as progress_bar
 from cosim.results import atomic_write
-from cosim.sweep import plots
-from cosim.sweep.aggregate import Row, collect, format_table, grid_stats, write
-from cosim.sweep.grid import Point, axis_value, expand, inert_keys, load_sweep
+from cosim.sweep.report import write_sweep_report
+from cosim.sweep.aggregate import Row, collect, format_table, write
+from cosim.sweep.grid import Point, expand, inert_keys, load_sweep
 from cosim.sweep.run import dask_client, is_done, point_dir, run_dask, run_serial
 
 __all__ = ["Point", "Row", "aggregate", "expand", "format_table", "inert_keys", "load_sweep", "run_sweep"]
@@ -54,8 +52,8 @@ def run_sweep(config: Config, out: Path, workers: int | None = None, scheduler: 
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / SWEEP_CONFIG, lambda tmp: tmp.write_text(dump_config(config)))
     todo = [p for p in points if not is_done(point_dir(out, p))]
-    bar = tqdm(total=len(points), initial=len(points) - len(todo), desc="sweep", unit="point",
-               disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=len(points), initial=len(points) - len(todo), desc="sweep", unit="point",
+                       disable=not progress)
     state = {"running": 0, "failed": 0}
 
     def tick(running: int) -> None:
@@ -82,37 +80,8 @@ def run_sweep(config: Config, out: Path, workers: int | None = None, scheduler: 
 
 def aggregate(config: Config, out: Path, points: list[Point] | None = None) -> list[Row]:
     """Collect the sweep's rows from ``out`` (finished, failed and pending points), write sweep.h5, sweep.csv
-    and the figures; returns the rows."""
+    and report.html; returns the rows."""
     rows = collect(config, out, points)
     write(config, rows, out)
-    figures(config, rows, out)
+    write_sweep_report(config, rows, out)
     return rows
-
-
-def figures(config: Config, rows: list[Row], out: Path) -> list[Path]:
-    """accuracy.png, cosine.png (EP-vs-ID gradient cosine), heatmap.png (two or more axes) and
-    energy_accuracy.png of the finished rows; none when nothing has finished or nothing is swept."""
-    axes = [(axis.label, [axis_value(axis, i) for i in range(len(axis))]) for axis in config.sweep.axes]
-    done = [row for row in rows if row.status == "done"]
-    if not axes or not done:
-        return []
-    out = Path(out)
-    written = []
-    mean, std, _ = grid_stats(config, rows, "final_test_accuracy")
-    plots.curves(mean, std, axes, "test accuracy (%)", out / "accuracy.png", "test accuracy", scale=100.0)
-    written.append(out / "accuracy.png")
-    cosine, cosine_std, count = grid_stats(config, rows, "ep_id_cosine")
-    if count.any():
-        plots.curves(cosine, cosine_std, axes, "cosine(EP, ID) of the analog gradients", out / "cosine.png",
-                     "EP vs implicit differentiation, as configured")
-        written.append(out / "cosine.png")
-    if len(axes) >= 2:
-        plots.heatmap(mean, axes, "test accuracy (%)", out / "heatmap.png", "mean test accuracy (%)", scale=100.0)
-        written.append(out / "heatmap.png")
-    energy = [(row.metrics["energy_per_training_sample_J"], row.metrics["final_test_accuracy"], row.point.index[0])
-              for row in done]
-    x, y, colour = (np.asarray(column) for column in zip(*energy))
-    plots.scatter(x, 100 * y, colour, axes[0][0], axes[0][1], "energy per training sample (J)",
-                  "test accuracy (%)", out / "energy_accuracy.png", "energy vs accuracy, every run")
-    written.append(out / "energy_accuracy.png")
-    return written

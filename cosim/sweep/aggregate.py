@@ -1,11 +1,15 @@
 """The table of a (possibly partial) sweep: one row per point and seed, from the points' done.json and
 error.txt; written as DIR/sweep.h5 and DIR/sweep.csv, summarised over seeds for printing and plots.
 
-sweep.h5 (written atomically; ``config`` attribute: the sweep's resolved YAML):
-  points/seed, hash, status ("done", "failed", "pending"), error, and the metrics of :data:`METRICS`
-         (NaN where a point has no value); one entry per row, rows in grid order, seeds fastest
-  axes/<axis label>: the value labelling each row's position on that axis (its first key's value)
-  keys/<dotted key>: each swept key's value per row (numbers, or YAML text for other values)
+sweep.h5 (written atomically; ``config`` attribute: the sweep's resolved YAML), netCDF-style so that
+``xarray.open_dataset(path, engine="h5netcdf")`` reads the grid with named dimensions:
+  <axis label>, seed: one dimension (and coordinate) per sweep axis, its values the axis's first key's
+         values (integers stay integers), and one for the seeds
+  <metric> (axes..., seed): each metric of :data:`METRICS` (NaN where a point has no value), with units
+  status, hash, error (axes..., seed): text; status "done", "failed" or "pending"
+  <dotted key> (axis): every other key an axis moves (numbers, or YAML text)
+  points/...: the same as one row per point and seed (grid order, seeds fastest): seed, hash, status,
+         error, the metrics; axes/<axis label> and keys/<dotted key>: each row's axis and key values
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ import numpy as np
 from cosim.config import dump_config
 from cosim.config import yaml_flow
 from cosim.config.schema import Config
-from cosim.results import atomic_write, write_results
-from cosim.sweep.grid import Point, axis_value, expand
+from cosim.results import add_dataset, atomic_write, write_results
+from cosim.sweep.grid import Point, axis_value, expand, seeds
 from cosim.sweep.run import DONE, ERROR, is_done, point_dir
 
 METRICS = {  # column -> (heading in the printed table, scale, format)
@@ -68,10 +72,39 @@ def collect(config: Config, out: Path, points: list[Point] | None = None) -> lis
 
 
 def _column(values: list[Any]) -> np.ndarray:
-    """Numbers as a float array, anything else as YAML text (bytes, for HDF5)."""
+    """Integers as an integer array, other numbers as floats, anything else as YAML text."""
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return np.asarray(values, dtype=np.int64)
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         return np.asarray(values, dtype=float)
-    return np.asarray([yaml_flow(v).encode() for v in values])
+    return np.asarray([yaml_flow(v) for v in values], dtype=object)
+
+
+def _write_grid(config: Config, rows: list[Row]):
+    """A writer of the grid variables of sweep.h5 (see the module docstring) into an open file."""
+    axes, seed_list = config.sweep.axes, seeds(config)
+    dims = (*(axis.label for axis in axes), "seed")
+    shape = (*(len(axis) for axis in axes), len(seed_list))
+    cells = {name: np.full(shape, np.nan) for name in METRICS}
+    text = {name: np.full(shape, "", dtype=object) for name in ("status", "hash", "error")}
+    for row in rows:
+        at = (*row.point.index, seed_list.index(row.point.seed))
+        for name in METRICS:
+            cells[name][at] = row.metrics[name]
+        text["status"][at], text["hash"][at], text["error"][at] = row.status, row.point.hash, row.error
+
+    def write_more(f) -> None:
+        for axis in axes:
+            add_dataset(f, axis.label, _column([axis_value(axis, i) for i in range(len(axis))]), (axis.label,),
+                        description=f"sweep axis: values of {', '.join(axis.values)}")
+        add_dataset(f, "seed", np.asarray(seed_list, dtype=np.int64), ("seed",))
+        for name, array in {**cells, **text}.items():
+            add_dataset(f, name, array, dims)
+        for axis in axes:
+            for key, values in axis.values.items():
+                if key != axis.label:
+                    add_dataset(f, key, _column(values), (axis.label,), description=f"{key} along {axis.label}")
+    return write_more
 
 
 def write(config: Config, rows: list[Row], out: Path) -> None:
@@ -81,16 +114,16 @@ def write(config: Config, rows: list[Row], out: Path) -> None:
     labels = {axis.label: [axis_value(axis, row.point.index[a]) for row in rows] for a, axis in enumerate(axes)}
     keys = {key: [row.point.settings[key] for row in rows] for axis in axes for key in axis.values}
     points = {
-        "seed": np.asarray([row.point.seed for row in rows], dtype=int),
-        "hash": np.asarray([row.point.hash.encode() for row in rows]),
-        "status": np.asarray([row.status.encode() for row in rows]),
-        "error": np.asarray([row.error.encode() for row in rows]),
+        "seed": np.asarray([row.point.seed for row in rows], dtype=np.int64),
+        "hash": np.asarray([row.point.hash for row in rows], dtype=object),
+        "status": np.asarray([row.status for row in rows], dtype=object),
+        "error": np.asarray([row.error for row in rows], dtype=object),
         **{name: np.asarray([row.metrics[name] for row in rows], dtype=float) for name in METRICS},
     }
     groups = {"points": points, "axes": {k: _column(v) for k, v in labels.items()},
               "keys": {k: _column(v) for k, v in keys.items()}}
     if rows:
-        write_results(out / "sweep.h5", dump_config(config), groups)
+        write_results(out / "sweep.h5", dump_config(config), groups, _write_grid(config, rows))
 
     def write_csv(tmp: Path) -> None:
         with open(tmp, "w", newline="") as stream:
@@ -117,8 +150,9 @@ def grid_stats(config: Config, rows: list[Row], metric: str) -> tuple[np.ndarray
     return mean, std, count
 
 
-def format_table(config: Config, rows: list[Row]) -> str:
-    """One line per grid point: the axis values, seeds done / failed, and mean ± std over seeds."""
+def table_cells(config: Config, rows: list[Row]) -> tuple[list[str], list[list[str]]]:
+    """Headings and one line of cells per grid point: the axis values, seeds done / failed, and mean ± std
+    over seeds of every metric."""
     axes = config.sweep.axes
     headings = [axis.label for axis in axes] + ["seeds"] + [METRICS[m][0] for m in METRICS]
     groups: dict[tuple, list[Row]] = {}
@@ -139,6 +173,12 @@ def format_table(config: Config, rows: list[Row]) -> str:
             else:
                 cells.append(f"{form.format(np.mean(found))} ± {form.format(np.std(found))}")
         lines.append(cells)
+    return headings, lines
+
+
+def format_table(config: Config, rows: list[Row]) -> str:
+    """:func:`table_cells` as aligned text."""
+    headings, lines = table_cells(config, rows)
     widths = [max(len(str(c)) for c in column) for column in zip(headings, *lines)]
     render = lambda cells: "  ".join(str(c).rjust(w) for c, w in zip(cells, widths))  # noqa: E731
     return "\n".join([render(headings), render(["-" * w for w in widths]), *map(render, lines)])

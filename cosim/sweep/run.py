@@ -31,6 +31,7 @@ DONE, ERROR, WARNINGS, POINTS = "done.json", "error.txt", "warnings.txt", "point
 # One thread of every kind per worker process: the parallelism of a sweep is its points.
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "NUMBA_NUM_THREADS": "1", "NUMBA_THREADING_LAYER": "workqueue"}
+WORKER_EXIT_S = 60.0  # a worker process is killed when it has not exited 0.8 x this long after closing
 LOCAL_CLUSTER_CONFIG = {
     "distributed.scheduler.worker-saturation": 1.0,  # a worker holds only the point it runs
     "distributed.scheduler.allowed-failures": 1,  # a point whose worker died runs once more, then fails
@@ -131,8 +132,22 @@ def dask_client(workers: int | None, scheduler: str | None, processes: bool = Tr
     with dask.config.set(settings):
         cluster = LocalCluster(n_workers=workers or available_cores(), threads_per_worker=1, processes=processes,
                                dashboard_address=None, **({"env": THREAD_ENV} if processes else {}))
-        with cluster, Client(cluster) as client:
-            yield client
+        with cluster:
+            with Client(cluster) as client:
+                yield client
+            if processes:
+                cluster.sync(_close_workers, cluster)
+
+
+async def _close_workers(cluster) -> None:
+    """Close a LocalCluster's worker processes, giving each WORKER_EXIT_S to exit.
+
+    A worker process that ran cosim takes seconds to exit after its worker has stopped (the interpreter
+    tears down numba, scipy and distributed), longer on a loaded machine; the cluster's own close gives
+    it 4 s (0.8 x its nanny's default 5 s) and then kills it with a warning, after every sweep."""
+    import asyncio
+
+    await asyncio.gather(*(nanny.close(timeout=WORKER_EXIT_S) for nanny in list(cluster.workers.values())))
 
 
 def run_dask(points: list[Point], out: Path, report: Report, tick: Callable[[int], None], client) -> None:

@@ -1,0 +1,134 @@
+"""Reports and self-describing data: report.html of a run and of a sweep (checked in a headless Chromium
+when one is installed), units on every HDF5 dataset, sweep.h5 as an xarray dataset, progress lines in logs."""
+
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from cosim import cli
+from cosim.report import progress
+from cosim.report.run import REPORT, write_run_report
+from cosim.results import add_dataset
+
+TINY = Path(__file__).parent / "configs" / "tiny.yaml"
+CHIP = ["--set", "chip.tile.device.stuck_at_min=0.02", "--set", "chip.tile.node_adc.ideal=false",
+        "--set", "chip.tile.output_adc.ideal=false", "--set", "chip.tile.input_dac.ideal=false",
+        "--set", "chip.tile.nudge_dac.ideal=false"]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-headless-shell") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert cli.main(["run", str(TINY), "--out", str(out), "--no-progress", *CHIP]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep")
+    args = ["sweep", str(TINY), "--out", str(out), "--workers", "0", "--no-progress", "--seeds", "0,1",
+            "--sweep", "chip.tile.node_adc.bits=4,8", "--sweep", "training.beta=0.1,0.3",
+            "--set", "chip.tile.node_adc.ideal=false", "--set", "training.epochs=1"]
+    assert cli.main(args) == 0
+    return out
+
+
+def test_every_dataset_of_a_run_carries_units_and_a_description(run_dir):
+    missing = []
+    with h5py.File(run_dir / "results.h5") as f:
+        f.visititems(lambda name, item: isinstance(item, h5py.Dataset) and not
+                     {"units", "description"} <= set(item.attrs) and missing.append(name))
+        assert f["parameters/block1/conductances_S.0"].attrs["units"] == "S"
+        assert f["metrics/test_accuracy"].attrs["units"] == "1"
+        assert f["energy/per_phase_J"].attrs["units"] == "J"
+        steps = f["steps/step"][()]
+        assert len(steps) > 2 and np.all(np.diff(steps) > 0)  # loss against steps, not two dots
+        assert f["metrics/ep_id_cosine_per_tensor"].shape[0] == 2  # one row per epoch
+    assert not missing
+
+
+def test_run_report_shows_config_health_training_energy_and_tiles(run_dir):
+    html = (run_dir / REPORT).read_text()
+    for heading in ("Configuration", "Health", "Training", "Energy and latency", "Tile 0"):
+        assert f">{heading}" in html, heading
+    assert "http://" not in html and "https://" not in html  # self-contained: nothing to fetch
+    assert html.count("data:image/png;base64,") >= 6
+    assert re.search(r"\d+(\.\d+)? [pnµ]J", html)  # energies with SI prefixes
+
+
+def test_run_report_lists_groups_it_does_not_know_with_their_units(run_dir, tmp_path):
+    for name in ("results.h5", "config.yaml"):
+        shutil.copy(run_dir / name, tmp_path / name)
+    with h5py.File(tmp_path / "results.h5", "a") as f:
+        area = f.create_group("area")
+        add_dataset(area, "tile_mm2", [0.25], units="mm2", description="area of each tile")
+        f.create_group("health").attrs["clamped_node_fraction"] = 0.125
+    html = write_run_report(tmp_path).read_text()
+    assert ">Area<" in html and "area of each tile" in html and "mm2" in html
+    assert "clamped_node_fraction" in html.split(">Health<")[1].split("<h2>")[0]
+
+
+def test_sweep_h5_opens_in_xarray_with_named_dimensions_and_axes_as_coordinates(sweep_dir):
+    xarray = pytest.importorskip("xarray")
+    pytest.importorskip("h5netcdf")
+    with xarray.open_dataset(sweep_dir / "sweep.h5", engine="h5netcdf") as data:
+        assert data["final_test_accuracy"].dims == ("chip.tile.node_adc.bits", "training.beta", "seed")
+        assert data["chip.tile.node_adc.bits"].values.tolist() == [4, 8]
+        assert data["chip.tile.node_adc.bits"].dtype.kind == "i"  # integer knobs stay integers
+        assert data["seed"].values.tolist() == [0, 1]
+        assert data["energy_per_training_sample_J"].attrs["units"] == "J"
+        assert (data["status"].values == "done").all()
+        assert float(data["final_test_accuracy"].sel({"training.beta": 0.3}).mean()) > 0
+
+
+def test_sweep_report_names_keys_units_seeds_and_values_never_hashes(sweep_dir):
+    html = (sweep_dir / REPORT).read_text()
+    assert "chip.tile.node_adc.bits" in html and "2 seed(s)" in html and "Pareto" in html
+    hashes = [p.name for p in (sweep_dir / "points").iterdir()]
+    assert hashes and not any(h in html for h in hashes)
+
+
+def test_progress_in_a_log_is_a_few_plain_lines_with_rate_and_eta(monkeypatch):
+    stream = io.StringIO()
+    clock = iter(np.arange(0.0, 1000.0, 0.5))  # 0.5 s per step
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+    bar = progress.Lines(range(200), total=200, desc="epoch 1/1", unit="batch", stream=stream)
+    assert list(bar) == list(range(200))
+    bar.close()
+    lines = stream.getvalue().splitlines()
+    assert 5 <= len(lines) <= 12 and lines[-1].startswith("epoch 1/1: 200/200 (100 %) batch")
+    assert all("batch/s" in line and "left" in line for line in lines)
+
+
+def _chromium(page: Path, tmp_path: Path, *args: str) -> str:
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+               f"--user-data-dir={tmp_path / 'profile'}", *args, page.resolve().as_uri()]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium (Debian package chromium; "
+                                             "scripts/install-system-packages.sh installs it)")
+@pytest.mark.parametrize("kind", ["run", "sweep"])
+def test_report_renders_in_a_real_browser(kind, run_dir, sweep_dir, tmp_path):
+    page = (run_dir if kind == "run" else sweep_dir) / REPORT
+    dom = _chromium(page, tmp_path, "--virtual-time-budget=10000", "--dump-dom")
+    body = re.search(r"<body[^>]*>", dom).group(0)
+    total = int(re.search(r'data-images-total="(\d+)"', body).group(1))
+    assert total >= 3 and 'data-images-broken="0"' in body  # every embedded image decoded
+    shot = tmp_path / f"{kind}.png"
+    _chromium(page, tmp_path, f"--screenshot={shot}", "--window-size=1000,1400")
+    pixels = _png_pixels(shot)
+    assert pixels.std() > 10  # not a blank page
+
+
+def _png_pixels(path: Path) -> np.ndarray:
+    import matplotlib.image
+    return np.asarray(matplotlib.image.imread(path))[..., :3] * 255.0
