@@ -1,6 +1,8 @@
 """Wired crossbars on the chip (chip.tile.wires): the full run path, zero-wire identity, readouts, the ledger,
 per-tile overrides and rewiring the same programmed devices."""
 
+import re
+import shutil
 from pathlib import Path
 
 import h5py
@@ -19,6 +21,7 @@ from cosim.runner import prepare
 CONFIGS = Path(__file__).parent / "configs"
 TINY, TINY_WIRED = CONFIGS / "tiny.yaml", CONFIGS / "tiny_wired.yaml"
 ZERO = [f"chip.tile.wires.{key}=0.0" for key in ("word_segment_ohm", "bit_segment_ohm", "driver_ohm", "sense_ohm")]
+ZERO.append("chip.tile.diode.model=ideal")  # tiny_wired.yaml differs from tiny.yaml in its wires and diodes
 
 
 def _results(out: Path) -> dict:
@@ -87,3 +90,13 @@ def test_wires_per_tile_override_and_rewire_keep_the_devices():
 def test_wires_need_the_bcd_relaxation():
     with pytest.raises(ConfigError, match="bcd"):
         prepare(load_config(TINY_WIRED, ["model.blocks.1.relaxation.kind=rc"]))
+
+
+@pytest.mark.skipif(shutil.which("ngspice") is None, reason="ngspice not installed")
+def test_spice_check_agrees_on_a_wired_tile_to_1e_9_volt(tmp_path, capsys):
+    assert cli.main(["export-spice", str(TINY_WIRED), "--out", str(tmp_path), "--samples", "1"]) == 0
+    netlist = next(tmp_path.glob("tile0_*.cir")).read_text()
+    assert "RW0_" in netlist and "RB0_" in netlist
+    capsys.readouterr()
+    assert cli.main(["spice-check", str(TINY_WIRED), "--phase", "all", "--tol", "1e-9"]) == 0
+    assert re.search(r"shockley\s+6\s+20\s.*ok", capsys.readouterr().out)
