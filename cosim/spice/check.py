@@ -21,12 +21,12 @@ import numpy as np
 
 from cosim.analog import BCDSolver, Nudge, ResistiveNetwork, ShockleyDiode
 from cosim.analog.resistive.observables import element_currents
+from cosim.analog.resistive.wires import WiredNetwork, WiredSolver
 from cosim.errors import CosimError
 from cosim.results import BIAS_CURRENTS, CONDUCTANCES, TrainedRun
 from cosim.spice import ngspice
 from cosim.spice.netlist import Netlist, SpiceSettings, write_netlist
 from cosim.spice.wired import write_wired_netlist
-from cosim.analog.resistive.wires import WiredNetwork, WiredSolver
 
 PHASES = ("free", "plus", "minus")
 #: agreement expected between ngspice and cosim with the same Shockley diodes (volts)
@@ -81,8 +81,7 @@ class TileCase:
     network: ResistiveNetwork
     x: np.ndarray
     nudge: Nudge | None = None
-    #: one WireLayout per crossbar of a wired tile (None: ideal wires)
-    layouts: tuple | None = None
+    layouts: tuple | None = None  # one WireLayout per crossbar of a wired tile (None: ideal wires)
 
     @property
     def wired(self) -> WiredNetwork | None:
@@ -120,7 +119,7 @@ def tile_cases(chain, inputs: np.ndarray, labels: np.ndarray, tiles: list[Tile],
         raise CosimError(f"unknown phase {unknown[0]!r}; choose from {', '.join(PHASES)}")
     sample_ids = range(len(inputs)) if sample_ids is None else sample_ids
     networks = {t.tile_id: t.block.network.astype(np.float64) for t in tiles}
-    layouts = {t.tile_id: _layouts(t.block.block.solver) for t in tiles}
+    layouts = {t.tile_id: getattr(getattr(t.block.block.solver, "wired", None), "layouts", None) for t in tiles}
     cases = []
     for k, sample in enumerate(sample_ids):
         x_in, nudges = _block_signals(chain, inputs[k:k + 1], labels[k:k + 1], tiles,
@@ -131,11 +130,6 @@ def tile_cases(chain, inputs: np.ndarray, labels: np.ndarray, tiles: list[Tile],
                 cases.append(TileCase(tile.tile_id, tile.block_index, int(sample), phase, networks[tile.tile_id],
                                       x_in[tile.tile_id], nudge, layouts[tile.tile_id]))
     return cases
-
-
-def _layouts(solver) -> tuple | None:
-    """The wire layouts of a block's solver (None: ideal wires)."""
-    return solver.wired.layouts if isinstance(solver, WiredSolver) else None
 
 
 def _block_signals(chain, x: np.ndarray, y: np.ndarray, tiles: list[Tile], nudged: bool):
