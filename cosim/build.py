@@ -16,11 +16,14 @@ import numpy as np
 from cosim.analog import (Amplifier, BCDSolver, ConvHopfieldNetwork, ConvLayer, DenseLayer, GradientFlowSolver,
                           HopfieldBlock, HopfieldNetwork, HopfieldSolver,
                           IdealDiode, MomentumSolver, ResistiveBlock, ResistiveNetwork, ResistiveSolver, ShockleyDiode)
+from cosim.analog.resistive import WireFreeRules
 from cosim.analog.devices import DeviceModel
+from cosim.analog.resistive.wires import WiredNetwork, WiredRules, WiredSolver, WireLayout
 from cosim.chip import Chip, TileSpec
 from cosim.config import resolve_tile
 from cosim.config.schema import (ResistiveBlockConfig, ChipConfig, Config, ConverterConfig, ConvHopfieldBlockConfig,
-                                 DeviceConfig, DigitalBlockConfig, HopfieldBlockConfig, RelaxationConfig, TileConfig)
+                                 DeviceConfig, DigitalBlockConfig, HopfieldBlockConfig, RelaxationConfig, TileConfig,
+                                 WiresConfig)
 from cosim.converters import ConverterSpec
 from cosim.data import Dataset, load_dataset
 from cosim.digital.ops import make_op
@@ -149,10 +152,48 @@ def _analog_block(c: ResistiveBlockConfig, shape: tuple, config: Config, chip: C
     tile = chip.add_tile(spec, network, streams.scoped(f"tile{tile_id}"))
     solver = _resistive_solver(network, c.relaxation, config, spec.config.node_capacitance_F,
                                streams(f"relaxation/block{index}"))
+    block = ResistiveBlock(network, solver, readout=tile)
+    if not wire_layout(spec.config.wires).ideal:
+        if c.relaxation.kind != "bcd":
+            raise ConfigError(f"{path}.relaxation.kind: tile {tile_id} has wires (chip.tile.wires), which only the "
+                              f"bcd relaxation solves; set kind: bcd or zero the wire resistances")
+        set_wires(block, tile, spec.config.wires)
     training = config.training
     nudge = NudgeSettings(training.algorithm, training.estimator, training.beta)
-    return AnalogBlock(ResistiveBlock(network, solver, readout=tile), device.g_min_S, device.g_max_S, c.input_scale,
-                       nudge, learn_biases=c.bias_currents, hardware=tile)
+    return AnalogBlock(block, device.g_min_S, device.g_max_S, c.input_scale, nudge, learn_biases=c.bias_currents,
+                       hardware=tile)
+
+
+def wire_layout(wires: WiresConfig) -> WireLayout:
+    """The :class:`WireLayout` of a tile's ``wires`` section (every crossbar of the tile the same)."""
+    return WireLayout(wires.word_segment_ohm, wires.bit_segment_ohm, wires.driver_ohm, wires.sense_ohm,
+                      wires.word_driven_at, wires.bit_sensed_at)
+
+
+def set_wires(block: ResistiveBlock, tile, wires: WiresConfig) -> None:
+    """Give a built block and its tile new wires, keeping the devices as programmed (the same conductance
+    arrays): ideal wires restore the wire-free solver and rules; otherwise the wired ones, with the
+    tolerance, cap and reporting of the block's current solver (which must be exact block descent)."""
+    solver = getattr(block.solver, "wire_free", block.solver)
+    if getattr(solver, "relaxation", "bcd") != "bcd":
+        raise ConfigError(f"tile {tile.id}: wires need the bcd relaxation, not {solver.relaxation!r}")
+    layout = wire_layout(wires)
+    if layout.ideal:
+        block.solver, block.rules, tile.wires = solver, WireFreeRules(), None
+        return
+    wired = WiredNetwork(block.network, layout)
+    block.solver = WiredSolver(wired, solver.tol, solver.max_sweeps, solver.on_unconverged)
+    block.rules, tile.wires = WiredRules(wired), wired
+
+
+def rewire(chain: Chain, chip: Chip, wires: dict[int, WiresConfig]) -> None:
+    """New wire resistances for tiles of a built model (tile id -> wires), on the same programmed devices: the
+    ex-situ arm of the IR-drop study (train with one wiring, evaluate with another)."""
+    blocks = {tile.id: (chain.blocks[tile.block_index].block, tile) for tile in chip.tiles}
+    for tile_id, tile_wires in wires.items():
+        if tile_id not in blocks:
+            raise ConfigError(f"rewire: no analog block sits on tile {tile_id}; tiles: {sorted(blocks)}")
+        set_wires(*blocks[tile_id], tile_wires)
 
 
 def _dynamics_settings(r: RelaxationConfig) -> dict:

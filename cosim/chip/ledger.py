@@ -1,6 +1,6 @@
 """The energy and latency ledger (Accelergy style): actions are counted where they happen and costed by
 per-action energies from the chip config; the analog crossbars add their physical energy (dissipated
-power x settling time).
+power x settling time; ``crossbar`` is the devices, ``wires`` the I^2 R of word and bit lines).
 
 Energy is kept per (component, phase) in joules and latency per phase in seconds, both summed over the
 training samples seen; reports divide by the sample count.
@@ -17,7 +17,7 @@ import numpy as np
 #: phases of one training step, in order
 PHASES = ("free", "plus", "minus", "digital_forward", "digital_backward", "update")
 #: where energy goes
-COMPONENTS = ("dac", "adc", "crossbar", "digital", "tile_buffer", "global_buffer", "io", "programming")
+COMPONENTS = ("dac", "adc", "crossbar", "digital", "tile_buffer", "global_buffer", "io", "programming", "wires")
 #: phases of an inference (a forward pass alone)
 INFERENCE_PHASES = ("free", "digital_forward")
 

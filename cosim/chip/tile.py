@@ -14,6 +14,11 @@ A :class:`Tile` is what an :class:`~cosim.learning.blocks.AnalogBlock` talks to:
   ADC's LSB.
 
 Every action is booked in the chip's :class:`~cosim.chip.ledger.Ledger`.
+
+A tile whose crossbars have wires (``wires``: a :class:`~cosim.analog.resistive.wires.WiredNetwork`, set by
+:func:`cosim.build.set_wires`) books the devices' power as ``crossbar`` and the lines' I^2 R as ``wires``,
+and reads the input-source currents as what each driver delivers into its word line. The wires' own
+capacitance is not modelled: the settling time is that of the layer nodes, as without wires.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from cosim.analog.core import Equilibrium
 from cosim.analog.resistive.gradients import Reading, source_current_pair
 from cosim.analog.resistive.network import ResistiveNetwork
 from cosim.analog.resistive.observables import crossbar_power, source_currents
+from cosim.analog.resistive.wires import WiredEquilibrium, WiredNetwork, wired_power, wired_source_currents
 from cosim.chip.ledger import Ledger
 from cosim.config.schema import ConverterConfig, TileConfig
 from cosim.converters import Converter, ConverterSpec
@@ -72,6 +78,7 @@ class Tile:
                  streams: Callable[[str], np.random.Generator]):
         self.id, self.block_index, self.config, self.ledger = spec.tile_id, spec.block_index, spec.config, ledger
         self.network = network
+        self.wires: WiredNetwork | None = None
         self.network_sizes = network.sizes
         self.device = spec.device
         self.devices = [DeviceArray(self.device, w.shape, streams(f"devices/{l}"))
@@ -115,8 +122,12 @@ class Tile:
     def after_solve(self, network: ResistiveNetwork, state: Equilibrium) -> None:
         """Book the crossbars' dissipated energy over the phase's settling time."""
         settle = self.settling_time(network)
-        power = crossbar_power(network, state.layers, state.input_product).sum()
-        self.ledger.add("crossbar", phase_of(state), power * settle, settle)
+        if isinstance(state, WiredEquilibrium):
+            devices, wires = wired_power(self.wires, state)
+            self.ledger.add("wires", phase_of(state), wires.sum() * settle)
+        else:
+            devices = crossbar_power(network, state.layers, state.input_product)
+        self.ledger.add("crossbar", phase_of(state), devices.sum() * settle, settle)
 
     def measure_pair(self, network: ResistiveNetwork, a: Equilibrium, b: Equilibrium) -> tuple[Reading, Reading]:
         """The readings of two phases through the node and current ADCs (input voltages are known codes)."""
@@ -143,13 +154,22 @@ class Tile:
                 [b.layers[0]] + [(s - d) / 2 for s, d in zip(total, difference)])
 
     def _read_currents(self, network: ResistiveNetwork, a: Equilibrium, b: Equilibrium):
+        if isinstance(a, WiredEquilibrium):
+            pair = wired_source_currents(self.wires, a), wired_source_currents(self.wires, b)
+        else:
+            pair = source_current_pair(network, a, b)
         if self.config.current_adc.ideal:
-            return source_current_pair(network, a, b)
+            return pair
         if self.config.ep_readout == "absolute":
-            return (self.current_adc(source_currents(network, a.layers, a.conductances)),
-                    self.current_adc(source_currents(network, b.layers, b.conductances)))
-        difference, offset = source_current_pair(network, a, b)
+            return tuple(self.current_adc(self._currents(network, state)) for state in (a, b))
+        difference, offset = pair
         return self.current_adc(difference - offset), np.zeros_like(offset)  # only the difference is read
+
+    def _currents(self, network: ResistiveNetwork, state: Equilibrium) -> np.ndarray:
+        """The input-source currents of one phase (A)."""
+        if isinstance(state, WiredEquilibrium):
+            return wired_source_currents(self.wires, state)
+        return source_currents(network, state.layers, state.conductances)
 
     def _convert(self, kind: str, layers: list[np.ndarray]) -> list[np.ndarray]:
         return [adc(v) for adc, v in zip(self.node_adcs[kind], layers)]

@@ -260,6 +260,22 @@ class DiodeConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WiresConfig:
+    """The metal lines of a tile's crossbars (IR drop; docs/ir_drop.md). All zero: ideal wires, today's solver."""
+
+    word_segment_ohm: float = setting(0.0, doc="Word-line resistance per cell pitch.", unit="ohm", min=0, max=1e6)
+    bit_segment_ohm: float = setting(0.0, doc="Bit-line resistance per cell pitch.", unit="ohm", min=0, max=1e6)
+    driver_ohm: float = setting(0.0, doc="From a layer node (or its amplifier) to its word line's driven end.",
+                                unit="ohm", min=0, max=1e9)
+    sense_ohm: float = setting(0.0, doc="From a bit line's sensed end to its layer node.", unit="ohm", min=0,
+                               max=1e9)
+    word_driven_at: Literal["first", "last"] = setting(
+        "first", doc="Column at which the word lines are driven ('first': column 0).")
+    bit_sensed_at: Literal["first", "last"] = setting(
+        "last", doc="Row at which the bit lines are sensed ('last': the last row).")
+
+
+@dataclass(frozen=True, kw_only=True)
 class RelaxationConfig:
     """How an energy-based block relaxes to equilibrium (cosim.analog.relaxation; docs/relaxation.md).
 
@@ -586,6 +602,7 @@ class TileConfig:
                                         unit="F", min=1e-18, max=1e-6)
     settling_time_constants: float = setting(
         7.0, doc="A phase settles in this many of the slowest node's RC time constants.", exclusive_min=0, max=100)
+    wires: WiresConfig = section(WiresConfig, doc="Word- and bit-line resistances of the crossbars (IR drop).")
     buffer: BufferConfig = section(BufferConfig, doc="The tile's local buffer.")
     digital: DigitalProcessorConfig = section(DigitalProcessorConfig, doc="The tile's digital processor.")
 

@@ -21,10 +21,12 @@ import numpy as np
 
 from cosim.analog import BCDSolver, Nudge, ResistiveNetwork, ShockleyDiode
 from cosim.analog.resistive.observables import element_currents
+from cosim.analog.resistive.wires import WiredNetwork, WiredSolver
 from cosim.errors import CosimError
 from cosim.results import BIAS_CURRENTS, CONDUCTANCES, TrainedRun
 from cosim.spice import ngspice
 from cosim.spice.netlist import Netlist, SpiceSettings, write_netlist
+from cosim.spice.wired import write_wired_netlist
 
 PHASES = ("free", "plus", "minus")
 #: agreement expected between ngspice and cosim with the same Shockley diodes (volts)
@@ -79,6 +81,12 @@ class TileCase:
     network: ResistiveNetwork
     x: np.ndarray
     nudge: Nudge | None = None
+    layouts: tuple | None = None  # one WireLayout per crossbar of a wired tile (None: ideal wires)
+
+    @property
+    def wired(self) -> WiredNetwork | None:
+        """The case's network with its wires, or None for ideal wires."""
+        return None if self.layouts is None else WiredNetwork(self.network, self.layouts)
 
     @property
     def name(self) -> str:
@@ -92,6 +100,9 @@ class TileCase:
         return lines
 
     def netlist(self, settings: SpiceSettings = SpiceSettings()) -> Netlist:
+        if self.layouts is not None:  # layer nodes only: wrdata refuses ~1e4 vectors
+            return write_wired_netlist(self.wired, self.x, self.nudge, comments=self.comments(), settings=settings,
+                                       output_file=f"{self.name}.out", record_wires=False)
         return write_netlist(self.network, self.x, self.nudge, comments=self.comments(), settings=settings,
                              output_file=f"{self.name}.out")
 
@@ -108,6 +119,7 @@ def tile_cases(chain, inputs: np.ndarray, labels: np.ndarray, tiles: list[Tile],
         raise CosimError(f"unknown phase {unknown[0]!r}; choose from {', '.join(PHASES)}")
     sample_ids = range(len(inputs)) if sample_ids is None else sample_ids
     networks = {t.tile_id: t.block.network.astype(np.float64) for t in tiles}
+    layouts = {t.tile_id: getattr(getattr(t.block.block.solver, "wired", None), "layouts", None) for t in tiles}
     cases = []
     for k, sample in enumerate(sample_ids):
         x_in, nudges = _block_signals(chain, inputs[k:k + 1], labels[k:k + 1], tiles,
@@ -116,7 +128,7 @@ def tile_cases(chain, inputs: np.ndarray, labels: np.ndarray, tiles: list[Tile],
             for phase in phases:
                 nudge = None if phase == "free" else nudges[tile.tile_id][phase]
                 cases.append(TileCase(tile.tile_id, tile.block_index, int(sample), phase, networks[tile.tile_id],
-                                      x_in[tile.tile_id], nudge))
+                                      x_in[tile.tile_id], nudge, layouts[tile.tile_id]))
     return cases
 
 
@@ -186,7 +198,10 @@ def export_cases(cases: list[TileCase], out: Path, settings: SpiceSettings = Spi
 # ---------------------------------------------------------------------------------------- compare
 def reference(case: TileCase) -> tuple[list[np.ndarray], float]:
     """cosim's equilibrium of a case (float64, relative tol 1e-13): voltages per layer, and seconds."""
-    solver = BCDSolver(case.network, tol=REFERENCE_TOL, max_sweeps=REFERENCE_MAX_SWEEPS, on_unconverged="raise")
+    if case.layouts is None:
+        solver = BCDSolver(case.network, tol=REFERENCE_TOL, max_sweeps=REFERENCE_MAX_SWEEPS, on_unconverged="raise")
+    else:  # the wired solver's own float64 default tolerance: KCL <= 1e-9 at every node
+        solver = WiredSolver(case.wired, max_sweeps=REFERENCE_MAX_SWEEPS, on_unconverged="raise")
     start = time.perf_counter()
     equilibrium = solver.relax(case.x[None, :], case.nudge)
     seconds = time.perf_counter() - start
@@ -204,6 +219,9 @@ def expected_difference(case: TileCase, layers: list[np.ndarray], settings: Spic
     net = case.network
     if isinstance(net.diode, ShockleyDiode) or net.n_layers < 2:
         return 0.0
+    if case.layouts is not None:
+        raise CosimError(f"{case.name}: spice-check of a wired tile compares exactly and needs Shockley diodes "
+                         "(chip.tile.diode.model: shockley); with ideal diodes, export-spice only")
     batch = [v[None, :] for v in layers]
     residuals = element_currents(net, batch, case.nudge)
     largest = 0.0

@@ -9,6 +9,10 @@ redraw device read noise), ``after_solve`` sees every equilibrium (e.g. to accou
 ``measure_pair`` turns the two equilibria an EP estimate compares into :class:`Reading` s (e.g. through
 ADCs, possibly converting their difference directly). The default reads exactly and accounts for nothing.
 Every equilibrium remembers the crossbars its solve saw, so currents are read with the right ones.
+
+:class:`GradientRules` turn the readings (and the equilibria) into gradients: the wire-free rules by
+default; a wired crossbar (:mod:`cosim.analog.resistive.wires`) brings its own, which read every device's
+drop between its own two wire nodes.
 """
 
 from __future__ import annotations
@@ -36,6 +40,27 @@ class Readout(Protocol):
     def measure_pair(self, network: ResistiveNetwork, a: Equilibrium, b: Equilibrium) -> tuple[Reading, Reading]: ...
 
 
+class GradientRules(Protocol):
+    """How a block's gradients follow from its equilibria (EP) or its adjoint (implicit differentiation)."""
+
+    def ep(self, network: ResistiveNetwork, reading_a: Reading, reading_b: Reading, a: Equilibrium,
+           b: Equilibrium, conductance_unit: float, out) -> BlockGradients: ...
+
+    def implicit(self, network: ResistiveNetwork, free: Equilibrium, adjoint,
+                 conductance_unit: float) -> BlockGradients: ...
+
+
+class WireFreeRules:
+    """The rules of ideal wires: :func:`~cosim.analog.resistive.gradients.ep_gradients` and
+    :func:`~cosim.analog.resistive.gradients.implicit_gradients`."""
+
+    def ep(self, network, reading_a, reading_b, a, b, conductance_unit, out) -> BlockGradients:
+        return ep_gradients(network, reading_a, reading_b, conductance_unit, out)
+
+    def implicit(self, network, free, adjoint, conductance_unit) -> BlockGradients:
+        return implicit_gradients(network, free, adjoint, conductance_unit)
+
+
 class ExactReadout:
     """Ideal instruments: nothing changes between solves; readings are the solver's exact values."""
 
@@ -53,10 +78,11 @@ class ResistiveBlock:
     """A :class:`ResistiveNetwork` with its solver, its readout and the state of the current batch."""
 
     def __init__(self, network: ResistiveNetwork, solver: ResistiveSolver | None = None,
-                 readout: Readout | None = None):
+                 readout: Readout | None = None, rules: GradientRules | None = None):
         self.network = network
         self.solver = solver or BCDSolver(network)
         self.readout = readout or ExactReadout()
+        self.rules = rules or WireFreeRules()
         self.drive: InputDrive | None = None
         self.free: Equilibrium | None = None
         self.phases: dict[str, Equilibrium] = {}
@@ -86,7 +112,8 @@ class ResistiveBlock:
         plus, minus = nudged_phases(self.nudged, beta, estimator, error, target)
         self.phases = {"plus": plus, "minus": minus}
         a, b = ep_phase_pair(estimator, free, plus, minus)
-        return ep_gradients(self.network, *self.readout.measure_pair(self.network, a, b), conductance_unit, out)
+        readings = self.readout.measure_pair(self.network, a, b)
+        return self.rules.ep(self.network, *readings, a, b, conductance_unit, out)
 
     def implicit_gradients(self, error=None, target=None, conductance_unit: float = 1.0) -> BlockGradients:
         """Exact gradients by implicit differentiation at the free equilibrium (conductances per
@@ -96,7 +123,7 @@ class ResistiveBlock:
             raise ParameterError("implicit_gradients needs exactly one of error= or target=")
         output_error = error if target is None else free.output - np.asarray(target, dtype=self.network.dtype)
         adjoint = self.solver.adjoint(free, output_error)
-        return implicit_gradients(self.network, free, adjoint, conductance_unit)
+        return self.rules.implicit(self.network, free, adjoint, conductance_unit)
 
     def _require_free(self) -> Equilibrium:
         if self.free is None:

@@ -75,3 +75,27 @@ def kirchhoff_residuals(wired: WiredNetwork, eq: WiredEquilibrium) -> dict[str, 
 def _record(worst: dict, key: str, current, scale) -> None:
     relative = np.abs(current) / np.maximum(scale, 1e-300)
     worst[key] = max(worst[key], float(relative.max()) if relative.size else 0.0)
+
+
+def _line_power(u, drive, r_line, r_end, end_last) -> np.ndarray:
+    """I^2 R of lines along the last axis of ``u`` (B, ..., steps) with their driving end, per sample (W);
+    a zero-ohm resistor carries no voltage, hence no power."""
+    along = (u[..., 1:] - u[..., :-1]) ** 2 / r_line if r_line > 0 else np.zeros_like(u[..., :0])
+    end = (drive - u[..., -1 if end_last else 0]) ** 2 / r_end if r_end > 0 else np.zeros_like(drive)
+    return along.reshape(u.shape[0], -1).sum(axis=1) + end.reshape(u.shape[0], -1).sum(axis=1)
+
+
+def wired_power(wired: WiredNetwork, eq: WiredEquilibrium) -> tuple[np.ndarray, np.ndarray]:
+    """Power dissipated per sample (W): (every crossbar's devices, every crossbar's wires: segments, drivers
+    and sense resistors), each (B,) summed over crossbars."""
+    net = wired.network
+    devices = np.zeros(eq.layers[0].shape[0])
+    wires = np.zeros_like(devices)
+    for l, layout in enumerate(wired.layouts):
+        u, y = eq.word_lines[l], eq.bit_lines[l]
+        devices += np.einsum("bik,ik->b", (u - y) ** 2, eq.conductances[l])
+        drive = net.amplifiers[l].forward_gain * eq.layers[l]
+        wires += _line_power(u, drive, layout.word_segment_ohm, layout.driver_ohm, layout.word_end_last)
+        wires += _line_power(np.swapaxes(y, 1, 2), eq.layers[l + 1], layout.bit_segment_ohm, layout.sense_ohm,
+                             layout.bit_end_last)
+    return devices, wires

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cosim.analog.core import Equilibrium, Nudge, SolveInfo, check_convergence
-from cosim.analog.resistive.energy import diode_small_signal_conductance, layer_rails, unbounded_rails
+from cosim.analog.resistive.energy import InputDrive, diode_small_signal_conductance, layer_rails, unbounded_rails
 from cosim.analog.resistive.network import ShockleyDiode
 from cosim.analog.relaxation.block_descent import BlockDescent
 from cosim.analog.resistive.solve import BCDSolver
@@ -77,15 +77,20 @@ class WiredSolver:
         return self.wired.network
 
     # ------------------------------------------------------------------ public API
+    def drive(self, x) -> InputDrive:
+        """The input sources for block input ``x`` (as :meth:`BCDSolver.drive`; the wire-free cold start uses it)."""
+        return self.wire_free.drive(x)
+
     def relax(self, x, nudge: Nudge | None = None, init: Equilibrium | None = None) -> Equilibrium:
-        """Equilibrium for block input ``x`` (B, input_width) volts; ``nudge`` and ``init`` as in BCDSolver.
+        """Equilibrium for block input ``x`` (B, input_width) volts, or its :class:`InputDrive`; ``nudge`` and
+        ``init`` as in BCDSolver.
 
         Returns a :class:`WiredEquilibrium` (a plain :class:`Equilibrium` when the network has no wires).
         """
         if self.wired.ideal:
             return self.wire_free.relax(x, nudge, init)
         net = self.network
-        v0 = net.input_voltages(x)
+        v0 = x.input_voltages if isinstance(x, InputDrive) else net.input_voltages(x)
         batch = v0.shape[0]
         terms = self._primal_terms(batch, nudge)
         if init is None:
