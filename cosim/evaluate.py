@@ -46,13 +46,15 @@ from cosim.streams import seed_sequence
 #: The keys ``cosim eval --set`` may change: patterns (fnmatch) of key paths relative to a tile, i.e. under
 #: ``chip.tile.`` or ``chip.tiles.<i>.set.``. Each changes how the programmed devices are *read*, never what
 #: they hold: converter resolution, ranges, calibration, noise and offset (every ``*_adc`` / ``*_dac``
-#: bank), and device read noise and when it is redrawn. Add new read-side non-idealities here.
+#: bank), device read noise and when it is redrawn, and the crossbars' wires (segment, driver and sense
+#: resistances, line ends: IR drop changes what the same devices deliver). Add new read-side non-idealities here.
 NON_IDEALITY_KEYS = (
     *(f"{bank}.{knob}" for bank in ("*_adc", "*_dac")
       for knob in ("ideal", "bits", "range", "full_scale", "margin", "recalibrate_every", "noise_lsb",
                    "offset_lsb")),
     "device.read_noise",
     "device.read_noise_redraw",
+    "wires.*",
 )
 
 #: converter settings that define its range: with these unchanged a converter keeps its calibration

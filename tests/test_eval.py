@@ -59,6 +59,22 @@ def test_adc_bits_override_reads_the_same_programmed_devices(noisy_run):
     assert evaluation.loss[0] != evaluation.recorded_loss
 
 
+def test_wire_resistance_override_reads_the_same_devices_through_wires(noisy_run):
+    """The ex-situ question of the IR-drop study: the chip trained with ideal wires, read through real ones."""
+    saved = read_run(noisy_run)
+    wired = ["chip.tile.wires.word_segment_ohm=50", "chip.tile.wires.bit_segment_ohm=50"]
+    restored = restore(saved, wired)
+    assert restored.changes == [("tile0.wires.word_segment_ohm", 0.0, 50.0), ("tile0.wires.bit_segment_ohm", 0.0, 50.0)]
+    for l, devices in enumerate(restored.session.chip.tiles[0].devices):
+        np.testing.assert_array_equal(devices.conductances, saved.arrays["chip"][f"tile0.devices.{l}"])
+    assert evaluate_run(saved, wired).loss[0] != saved_loss(saved)
+    assert evaluate_run(saved, ["chip.tile.wires.word_segment_ohm=0"]).loss[0] == saved_loss(saved)
+
+
+def saved_loss(saved) -> float:
+    return float(saved.arrays["metrics"]["test_loss"][-1])
+
+
 def test_per_tile_override_paths_resolve_to_the_tile(noisy_run):
     trained = load_config(noisy_run / "config.yaml")
     _, changes = resolve_overrides(trained, ["chip.tiles=[{tile: 0, set: {device.read_noise: 0.05}}]"])
