@@ -13,9 +13,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from cosim.analog import drift  # noqa: E402
-from cosim.analog.presets import PRESETS, preset  # noqa: E402
-from cosim.analog.soft_bounds import soft_bounds_update  # noqa: E402
+from cosim.analog.devices import drift  # noqa: E402
+from cosim.config.presets import PRESETS, preset  # noqa: E402
+from cosim.analog.devices.soft_bounds import soft_bounds_update  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

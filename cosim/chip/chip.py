@@ -110,6 +110,14 @@ class Chip:
                     f"tile buffer (chip.tile.buffer.capacity_bytes or a per-tile override) or lower "
                     f"data.batch_size")
 
+    def age(self, seconds: float, compensate: bool | None = None) -> None:
+        """Evaluate the programmed chip ``seconds`` after its last programming (0: as programmed): every
+        tile's reads see its devices' retained state; with ``compensate`` (default: each tile's
+        ``device.drift_compensation``) each tile recalibrates from a reference read. The programmed state is
+        unchanged, so ages can be visited in any order; the next write restarts the clock."""
+        for tile in self.tiles:
+            tile.age(seconds, compensate)
+
     # ------------------------------------------------------------------ checkpoints
     def state(self) -> tuple[dict, dict]:
         """(JSON-able scalars, arrays) of every tile and the ledger, for an exact resume."""
