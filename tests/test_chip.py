@@ -218,3 +218,15 @@ def test_every_chain_block_class_offers_the_block_protocol():
 
     assert missing_members(Drifted, TileHardware) == [
         "Drifted.drive_nudge('self', 'error') differs from TileHardware.drive_nudge('self', 'error', 'phases')"]
+
+
+def test_results_file_reports_the_area_beside_energy(tmp_path):
+    from cosim.results import read_results
+    from cosim.runner import run
+
+    summary, chip = run(load_config(TINY, ["training.epochs=1"]), tmp_path, progress=False)
+    area = read_results(tmp_path / "results.h5")["area"]
+    assert area["unit"] == "m^2" and area["node_nm"] == 32
+    assert area["total_mm2"] == pytest.approx(summary["chip_area_mm2"]) and summary["chip_area_mm2"] > 0
+    assert "tile0" in area and len(area["sources"]) >= 6
+    assert "chip area" in chip.describe()

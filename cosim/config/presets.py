@@ -56,11 +56,14 @@ PRESETS: dict[str, dict[str, Sourced]] = {
         "variability": Sourced(0.0, f"{AIHW_PCM}: the verify loop absorbs it (the spread is in sigma_prog)"),
         "stuck_at_min": Sourced(0.0, NONE),
         "stuck_at_max": Sourced(0.0, NONE),
-        "update": Sourced("pulsed", f"{NANDA18}: gradual SET by partial crystallisation"),
+        "update": Sourced("exact", f"{AIHW_PCM}: iterative write-read-verify (the mode the noise fits describe; "
+                          "set update: pulsed for the pulse keys below)", checked=True),
         "pulse_step": Sourced(0.04, f"{NANDA18}: first SET increments of order 1 uS, / 25 uS"),
         "pulse_step_spread": Sourced(0.3, f"{GONG18}, Fig. 5: device-to-device part of the PCM pulse variability"),
         "asymmetry": Sourced(0.0, "differential pair: depression is SET on the partner device (symmetric)"),
         "soft_bounds": Sourced(True, f"{NANDA18}: SET increment shrinks as G approaches saturation"),
+        "cell_area_F2": Sourced(9.0, "NVSim PCRAM cell (Lee et al., ISCA 2009) as shipped with "
+                                "hwcomponents-neurosim; a selector-less cross-point cell"),
         "write_energy_J": Sourced(1e-11, "order of magnitude of a PCM SET pulse (~100 uA, ~1 V, ~100 ns)"),
         "retention": Sourced("power_law", f"{AIHW_PCM}: g_drift(t) = g_prog (t/t_c)^-nu", checked=True),
         "retention_t0_s": Sourced(20.0, f"{AIHW_PCM}: PCMLikeNoiseModel t_0 = 20 s (first reading time)",
@@ -83,11 +86,13 @@ PRESETS: dict[str, dict[str, Sourced]] = {
         "variability": Sourced(0.0, f"{AIHW_WAN}: write-verify absorbs it (the spread is in programming_noise)"),
         "stuck_at_min": Sourced(0.0, NONE),
         "stuck_at_max": Sourced(0.0, NONE),
-        "update": Sourced("pulsed", f"{GONG18}: identical-pulse trains"),
+        "update": Sourced("exact", f"{AIHW_WAN}: write-verify (set update: pulsed for the pulse keys below, "
+                          f"{GONG18})", checked=True),
         "pulse_step": Sourced(0.02, f"{GONG18}: ~50 pulses span the window"),
         "pulse_step_spread": Sourced(0.3, f"{GONG18}: device-to-device part of the step variability"),
         "asymmetry": Sourced(-0.5, f"{GONG18}: RESET (down) steps larger than SET (up) steps"),
         "soft_bounds": Sourced(True, f"{GONG18}: conductance saturates along a pulse train"),
+        "cell_area_F2": Sourced(53.0, f"{NVMX}: 1T1R cell"),
         "write_energy_J": Sourced(0.6e-12, f"{NVMX}: SetEnergy = ResetEnergy = 0.6 pJ", checked=True),
         "retention": Sourced("log_relaxation", f"{AIHW_WAN}: the spread around the target grows from 1 s to 1 day; "
                              "no mean drift ('ReRAM does not show drift in the usual sense')", checked=True),
@@ -114,6 +119,7 @@ PRESETS: dict[str, dict[str, Sourced]] = {
         "pulse_step_spread": Sourced(0.1, f"{OPENLOOP}: small device-to-device step spread"),
         "asymmetry": Sourced(0.0, f"{OPENLOOP}, Figs. 1c, 2a: linear and symmetric update", checked=True),
         "soft_bounds": Sourced(False, f"{OPENLOOP}: linear update", checked=True),
+        "cell_area_F2": Sourced(53.0, "assumption: a 3-terminal cell needs at least a 1T1R footprint"),
         "write_energy_J": Sourced(1e-13, f"{TANG18}: sub-pJ gate pulses (order of magnitude)"),
         "retention": Sourced("exponential", KIM22),
         "retention_tau_s": Sourced(1e4, f"{KIM22}: 'retention beyond a few hours' is the open challenge (the "

@@ -510,6 +510,10 @@ class DeviceConfig:
         exclusive_min=0, max=1e12)
     retention_equilibrium: float = setting(
         0.5, doc="exponential: the state it discharges to, as a fraction of the range above g_min_S.", min=0, max=1)
+    cell_area_F2: float = setting(
+        53.0, doc="Area of one device cell in units of the squared feature size F^2 (default: a 1T1R cell, "
+        "NVMExplorer's RRAM cell file); the chip's area report scales it by chip.technology.node_nm.",
+        unit="F^2", min=1, max=1e4)
     drift_compensation: bool = setting(
         False, doc="Global drift compensation per tile: at each evaluation time a reference read (all-ones "
         "input) measures the tile's conductance decay and the tile's bias currents are scaled by it (booked in "
@@ -621,6 +625,15 @@ class IOConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TechnologyConfig:
+    """The process technology the chip's area is reported at (cosim/chip/costs.py scales cited areas to it)."""
+
+    node_nm: float = setting(32.0, doc="Feature size F: device cells take cell_area_F2 x F^2; converters, "
+        "buffers and digital logic are scaled from their sources' nodes by (node/source node)^2.", unit="nm",
+        min=3, max=1000)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ChipConfig:
     """The chip: tiles (each resistive block maps onto one), a global buffer and I/O, with per-action energies."""
 
@@ -633,6 +646,7 @@ class ChipConfig:
         BufferConfig(capacity_bytes=8388608, read_energy_J_per_byte=1.25e-11, write_energy_J_per_byte=1.25e-11),
         doc="The global buffer between I/O and the tiles.")
     io: IOConfig = section(IOConfig, doc="Off-chip I/O.")
+    technology: TechnologyConfig = section(TechnologyConfig, doc="Process technology of the area report.")
 
     def validate(self, path: str) -> None:
         seen = set()
