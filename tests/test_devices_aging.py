@@ -208,3 +208,8 @@ def test_every_preset_loads_trains_and_ages(name):
     s.chip.age(YEAR, compensate=True)
     loss, accuracy = evaluate(s.chain, s.dataset.test_x, s.dataset.test_y, 60)
     assert np.isfinite(loss) and 0 <= accuracy <= 1
+
+
+def test_preset_override_on_a_config_without_a_device_section():
+    device = load_config("", ["chip.tile.device.preset=reram_hfox", "chip.tile.device.read_noise=0.0"]).chip.tile.device
+    assert device.g_max_S == preset("reram_hfox")["g_max_S"] and device.read_noise == 0.0

@@ -137,6 +137,28 @@ def preset(name: str) -> dict[str, Any]:
         raise ConfigError(f"unknown device preset {name!r}; known: {', '.join(PRESETS)}") from None
 
 
+PRESET_KEY = "chip.tile.device.preset"
+
+
+def with_preset_overrides(data: Any, overrides) -> tuple[Any, list[str]]:
+    """Apply the ``chip.tile.device.preset=NAME`` overrides to plain data first, creating only the sections
+    on the way (an ordinary override fills a missing section with every default, which would leave a
+    preset nothing to fill); returns the data and the other overrides, to be applied after the presets."""
+    rest, data = [], copy.deepcopy(data) if isinstance(data, dict) else {}
+    for override in overrides:
+        key, _, value = override.partition("=")
+        if key.strip() != PRESET_KEY:
+            rest.append(override)
+            continue
+        node = data
+        for section in PRESET_KEY.split(".")[:-1]:
+            if not isinstance(node.get(section), dict):
+                node[section] = {}
+            node = node[section]
+        node["preset"] = value.strip()
+    return data, rest
+
+
 def apply_presets(data: Any) -> Any:
     """Plain config data with every ``device: {preset: NAME}`` filled in (keys set next to it win): the tile
     defaults (``chip.tile.device``) and each tile override whose ``set`` names ``device.preset``."""
