@@ -81,6 +81,8 @@ PRESETS: dict[str, dict[str, Sourced]] = {
         "programming_noise": Sourced(0.043, f"{AIHW_WAN}: 1 s polynomial [0.348, 16.030, -43.853, 45.393, -16.815] "
                                      "uS in g_T/g_max, mean over g_T in [0, 1] = 1.73 uS, / 40 uS", checked=True),
         "read_noise": Sourced(0.01, f"{AIHW_WAN}: 'short-term read noise (about 1%)'", checked=True),
+        "read_noise_redraw": Sourced("step", "filamentary read noise is mostly 1/f and random telegraph noise, "
+                                     "slow next to EP's phases, which share it"),
         "read_noise_1f": Sourced(0.0, f"{AIHW_WAN}: 'No separate data is available for read noise (1/f)'",
                                  checked=True),
         "variability": Sourced(0.0, f"{AIHW_WAN}: write-verify absorbs it (the spread is in programming_noise)"),
@@ -109,6 +111,7 @@ PRESETS: dict[str, dict[str, Sourced]] = {
         "levels": Sourced(None, f"{OPENLOOP}: 256 monotonic states shown (Fig. 2c); quasi-continuous"),
         "programming_noise": Sourced(0.0005, f"{TANG18}: cycle-to-cycle noise below half a step"),
         "read_noise": Sourced(0.002, f"{TANG18}: 1000 distinguishable states need read noise well below a step"),
+        "read_noise_redraw": Sourced("step", "assumption: slow (1/f) channel noise, shared by EP's phases"),
         "read_noise_1f": Sourced(0.0, NONE),
         "variability": Sourced(0.05, f"{OPENLOOP}, Fig. 2b: 10 devices overlap over 5 cycles (small spread)"),
         "stuck_at_min": Sourced(0.0, NONE),
