@@ -147,19 +147,25 @@ def with_preset_overrides(data: Any, overrides) -> tuple[Any, list[str]]:
     """Apply the ``chip.tile.device.preset=NAME`` overrides to plain data first, creating only the sections
     on the way (an ordinary override fills a missing section with every default, which would leave a
     preset nothing to fill); returns the data and the other overrides, to be applied after the presets."""
-    rest, data = [], copy.deepcopy(data) if isinstance(data, dict) else {}
-    for override in overrides:
-        key, _, value = override.partition("=")
-        if key.strip() != PRESET_KEY:
-            rest.append(override)
-            continue
-        node = data
-        for section in PRESET_KEY.split(".")[:-1]:
-            if not isinstance(node.get(section), dict):
-                node[section] = {}
-            node = node[section]
-        node["preset"] = value.strip()
-    return data, rest
+    if not isinstance(overrides, (list, tuple)):
+        return data, overrides  # apply_overrides says what is wrong with them
+    presets = [o.partition("=")[2].strip() for o in overrides if _names_preset(o)]
+    if not presets or not isinstance(data, (dict, type(None))):
+        return data, overrides
+    data = copy.deepcopy(data) or {}
+    node = data
+    for section in PRESET_KEY.split(".")[:-1]:
+        if node.get(section) is None:
+            node[section] = {}
+        elif not isinstance(node[section], dict):
+            return data, overrides  # not a mapping: apply_overrides names the problem
+        node = node[section]
+    node["preset"] = presets[-1]
+    return data, [o for o in overrides if not _names_preset(o)]
+
+
+def _names_preset(override: Any) -> bool:
+    return isinstance(override, str) and override.partition("=")[0].strip() == PRESET_KEY
 
 
 def apply_presets(data: Any) -> Any:
@@ -170,10 +176,10 @@ def apply_presets(data: Any) -> Any:
         return data
     data = copy.deepcopy(data)
     chip = data["chip"]
-    device = (chip.get("tile") or {}).get("device")
+    device = chip["tile"].get("device") if isinstance(chip.get("tile"), dict) else None
     if isinstance(device, dict) and device.get("preset") is not None:
         chip["tile"]["device"] = _filled(device, device["preset"], "chip.tile.device.preset")
-    for index, override in enumerate(chip.get("tiles") or []):
+    for index, override in enumerate(chip["tiles"] if isinstance(chip.get("tiles"), list) else []):
         changes = override.get("set") if isinstance(override, dict) else None
         if isinstance(changes, dict) and changes.get("device.preset") is not None:
             filled = _filled({k[len("device."):]: v for k, v in changes.items() if k.startswith("device.")},
