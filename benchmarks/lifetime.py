@@ -51,6 +51,7 @@ def main() -> None:
     parser.add_argument("--n-train", type=int, default=6000)
     parser.add_argument("--n-test", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--presets", nargs="+", default=list(PRESETS), choices=list(PRESETS))
     parser.add_argument("--set", action="append", default=[], help="extra config override (repeatable)")
     args = parser.parse_args()
     times = {k: TIMES[k] for k in ("1 s", "10 y")} if args.quick else TIMES
@@ -59,7 +60,7 @@ def main() -> None:
     print("|---|---|---|" + "---|" * len(times))
     start = time.perf_counter()
     with threadpool_limits(limits=1, user_api="blas"):
-        for name in PRESETS:
+        for name in args.presets:
             row = study(name, n_train, n_test, times, repeats, args.set)
             for compensate in (False, True):
                 cells = " | ".join(f"{100 * row[t, compensate][0]:.1f} ± {100 * row[t, compensate][1]:.1f}"
