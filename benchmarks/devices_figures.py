@@ -5,6 +5,7 @@
 """
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import matplotlib
@@ -13,45 +14,41 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from cosim.analog import drift  # noqa: E402
-from cosim.analog.presets import PRESETS, preset  # noqa: E402
-from cosim.analog.soft_bounds import soft_bounds_update  # noqa: E402
+from cosim.analog.devices import DeviceArray  # noqa: E402
+from cosim.build import device_model  # noqa: E402
+from cosim.config import load_config  # noqa: E402
+from cosim.config.presets import PRESETS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def pulse_train(p: dict, pulses: int) -> np.ndarray:
-    """Conductance (S) along ``pulses`` up pulses then as many down pulses, from g_min (nominal device)."""
-    span = p["g_max_S"] - p["g_min_S"]
-    up, down = (p["pulse_step"] * span * (1 + s * p["asymmetry"] / 2) for s in (1, -1))
-    g, trace = np.array([p["g_min_S"]]), []
+def model_of(name: str, **changes):
+    """The DeviceModel the chip builds for preset ``name`` (through the config layer), with ``changes``."""
+    return dataclasses.replace(device_model(load_config("", [f"chip.tile.device.preset={name}"]).chip.tile.device),
+                               **changes)
+
+
+def pulse_train(name: str, pulses: int) -> tuple[np.ndarray, float]:
+    """Conductance (S) of a nominal device along ``pulses`` up pulses then as many down, from g_min; and g_max."""
+    m = model_of(name, pulsed=True, programming_noise=0.0, variability=0.0, pulse_step_spread=0.0)
+    devices = DeviceArray(m, (1, 1), np.random.default_rng(0))
+    devices.program(np.full((1, 1), m.g_min))
+    step, trace = m.pulse_step * m.span, []
     for sign in [1] * pulses + [-1] * pulses:
-        if p["soft_bounds"]:
-            g = soft_bounds_update(g, np.array([sign]), up, down, p["g_min_S"], p["g_max_S"])
-        else:
-            g = np.clip(g + (up if sign > 0 else -down), p["g_min_S"], p["g_max_S"])
-        trace.append(g[0])
-    return np.array(trace)
+        trace.append(devices.update(devices.conductances + sign * step)[0, 0])
+    return np.array(trace), m.g_max
 
 
-def over_time(p: dict, times: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Mean conductance (S) over time of ``n`` devices programmed at mid-range, by the preset's retention law."""
-    span = p["g_max_S"] - p["g_min_S"]
-    g0 = np.full(n, p["g_min_S"] + 0.5 * span)
-    law = p["retention"]
-    if law == "power_law":
-        mean, spread = drift.pcm_nu_statistics(g0, p["g_max_S"]) if p["drift_nu_state_dependent"] else (
-            p["drift_nu"], p["drift_nu_spread"])
-        nu = drift.draw_nu(n, mean, spread, rng)
-        return np.array([drift.power_law_drift(g0, nu, t, p["drift_t0_s"]).mean() for t in times])
-    if law == "log_relaxation":
-        xi = rng.standard_normal(n)
-        return np.array([np.clip(drift.log_relaxation(g0, xi, t, p["relaxation_t0_s"], p["relaxation_mean"],
-                                                      p["relaxation_spread"], span),
-                                 p["g_min_S"], p["g_max_S"]).mean() for t in times])
-    g_eq = p["g_min_S"] + p["retention_equilibrium"] * span
-    g_high = np.full(n, p["g_max_S"])
-    return np.array([drift.exponential_relaxation(g_high, t, p["retention_tau_s"], g_eq).mean() for t in times])
+def over_time(name: str, times: np.ndarray, n: int) -> np.ndarray:
+    """Mean conductance (S) over time of ``n`` devices programmed at 3/4 of the range, by the preset's law."""
+    m = model_of(name, programming_noise=0.0, variability=0.0)
+    devices = DeviceArray(m, (n, 1), np.random.default_rng(0))
+    devices.program(np.full((n, 1), m.g_min + 0.75 * m.span))
+    means = []
+    for t in times:
+        devices.set_age(t)
+        means.append(devices.aged().mean())
+    return np.array(means)
 
 
 def main() -> None:
@@ -60,18 +57,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke run: fewer devices and time points")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
     times = np.logspace(0, np.log10(3.15e8), 12 if args.quick else 60)  # 1 s ... 10 years
     fig_u, ax_u = plt.subplots(figsize=(6, 4))
     fig_d, ax_d = plt.subplots(figsize=(6, 4))
     for name in PRESETS:
-        p = preset(name)
-        trace = pulse_train(p, 200 if args.quick else 1200)
-        ax_u.plot(trace / p["g_max_S"], label=name)
-        mean = over_time(p, times, 200 if args.quick else 5000, rng)
-        ax_d.semilogx(times, mean / mean[0], label=f"{name} ({p['retention']})")
-        print(f"{name}: G(10 y)/G(1 s) = {mean[-1] / mean[0]:.3f}, saturates at "
-              f"{trace.max() / p['g_max_S']:.3f} G_max")
+        trace, g_max = pulse_train(name, 200 if args.quick else 1200)
+        ax_u.plot(trace / g_max, label=name)
+        mean = over_time(name, times, 200 if args.quick else 5000)
+        ax_d.semilogx(times, mean / mean[0], label=f"{name} ({PRESETS[name]['retention'].value})")
+        print(f"{name}: G(10 y)/G(1 s) = {mean[-1] / mean[0]:.3f}, saturates at {trace.max() / g_max:.3f} G_max")
     ax_u.set(xlabel="pulse number (up, then down)", ylabel="G / G_max", title="Pulsed update response")
     ax_d.set(xlabel="time since programming (s)", ylabel="mean G(t) / G(1 s)", title="Retention, 1 s to 10 years")
     for fig, ax, name in ((fig_u, ax_u, "devices_update.png"), (fig_d, ax_d, "devices_drift.png")):

@@ -93,7 +93,13 @@ def device_model(d: DeviceConfig) -> DeviceModel:
     return DeviceModel(g_min=d.g_min_S, g_max=d.g_max_S, levels=d.levels, programming_noise=d.programming_noise,
                        read_noise=d.read_noise, variability=d.variability, stuck_at_min=d.stuck_at_min,
                        stuck_at_max=d.stuck_at_max, pulsed=d.update == "pulsed", pulse_step=d.pulse_step,
-                       pulse_step_spread=d.pulse_step_spread, asymmetry=d.asymmetry)
+                       pulse_step_spread=d.pulse_step_spread, asymmetry=d.asymmetry, soft_bounds=d.soft_bounds,
+                       read_noise_1f=d.read_noise_1f, read_noise_1f_exponent=d.read_noise_1f_exponent,
+                       t_read=d.read_noise_t_read_s, retention=d.retention, retention_t0=d.retention_t0_s,
+                       drift_nu=d.drift_nu, drift_nu_spread=d.drift_nu_spread,
+                       drift_nu_state_dependent=d.drift_nu_state_dependent, relaxation_mean=d.relaxation_mean,
+                       relaxation_spread=d.relaxation_spread, retention_tau=d.retention_tau_s,
+                       retention_equilibrium=d.retention_equilibrium)
 
 
 def converter_spec(c: ConverterConfig) -> ConverterSpec:

@@ -137,6 +137,7 @@ def summarise(session: Session) -> dict:
         "samples_per_second": samples / max(float(sum(metrics["epoch_seconds"])), 1e-9),
         "energy_per_training_sample_J": report["total_per_training_sample_J"],
         "energy_per_inference_J": report["total_per_inference_J"],
+        "chip_area_mm2": session.chip.area()["total_mm2"],
     }
 
 
@@ -169,7 +170,8 @@ def _save(session: Session, out: Path, config_yaml: str) -> None:
         summary["ep_id_cosine"] = agreement["mean_cosine"]
     write_run_results(out / RESULTS, config_yaml, arrays["metrics"], summary,
                       run_parameters(session.chain, session.chip.placements),
-                      {"energy": session.chip.ledger.report(), "gradcheck": agreement, "steps": arrays["steps"]})
+                      {"energy": session.chip.ledger.report(), "area": session.chip.area(), "gradcheck": agreement,
+                       "steps": arrays["steps"]})
 
 
 def _restore(session: Session, path: Path, config_yaml: str) -> None:

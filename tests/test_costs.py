@@ -10,11 +10,36 @@ def test_every_entry_has_a_source_and_a_unit():
         assert cost.source and cost.unit and cost.value > 0, name
 
 
-def test_tile_area_parts_add_up():
-    parts = costs.tile_area(rows=256, columns=256, cell="reram_hfox", feature_nm=32, adc_bits=8, adc_rate_Hz=1e8,
-                            n_adc=64, dac_bits=4, n_dac=256, buffer_bytes=65536, macs_per_second=1e11)
-    assert parts["total"] == pytest.approx(sum(v for k, v in parts.items() if k != "total"))
-    assert parts["crossbar"] == pytest.approx(256 * 256 * 53 * (32e-9) ** 2)
+def tile(*overrides):
+    from cosim.config import load_config
+
+    return load_config("", list(overrides)).chip
+
+
+def test_tile_area_parts_add_up_and_scale_with_their_knobs():
+    from cosim.chip.area import tile_area
+
+    base = tile_area(tile().tile, 2, 32)
+    assert base["total"] == pytest.approx(sum(v for k, v in base.items() if k != "total"))
+    assert base["crossbar"] == pytest.approx(2 * 1024 * 1024 * 53 * (32e-9) ** 2)
+    assert tile_area(tile().tile, 2, 16)["crossbar"] == pytest.approx(base["crossbar"] / 4)
+    assert tile_area(tile("chip.tile.device.cell_area_F2=9").tile, 2, 32)["crossbar"] == pytest.approx(
+        base["crossbar"] * 9 / 53)
+    assert tile_area(tile("chip.tile.node_adc.bits=12").tile, 2, 32)["adc"] > base["adc"]
+    assert tile_area(tile("chip.tile.input_dac.bits=4").tile, 2, 32)["dac"] < base["dac"]
+    assert tile_area(tile("chip.tile.buffer.capacity_bytes=1024").tile, 2, 32)["buffer"] < base["buffer"]
+    assert tile_area(tile("chip.tile.digital.macs_per_second=1e9").tile, 2, 32)["digital"] < base["digital"]
+
+
+def test_chip_area_total_node_and_sources():
+    from cosim.chip.area import chip_area
+
+    chip = tile("chip.technology.node_nm=16")
+    report = chip_area(chip, [(0, chip.tile, 2), (1, chip.tile, 1)])
+    parts = report["tile0"]["total"] + report["tile1"]["total"] + report["global_buffer_m2"] + report["io_m2"]
+    assert report["total_m2"] == pytest.approx(parts) and report["total_mm2"] == pytest.approx(parts * 1e6)
+    assert report["node_nm"] == 16 and report["unit"] == "m^2"
+    assert {line.decode().split(":")[0] for line in report["sources"]} >= {"crossbar", "adc", "dac", "digital", "io"}
 
 
 def test_adc_table_interpolates_and_grows_with_bits():

@@ -12,9 +12,13 @@ from cosim.config import schema
 CONVERTER = [(name, schema.ConverterConfig, name) for name in
              ("ideal", "bits", "range", "full_scale", "margin", "noise_lsb", "offset_lsb", "recalibrate_every")]
 DEVICE = [("g_min", schema.DeviceConfig, "g_min_S"), ("g_max", schema.DeviceConfig, "g_max_S"),
+          ("t_read", schema.DeviceConfig, "read_noise_t_read_s"), ("retention_t0", schema.DeviceConfig, "retention_t0_s"),
+          ("retention_tau", schema.DeviceConfig, "retention_tau_s"),
           *[(name, schema.DeviceConfig, name) for name in
             ("levels", "programming_noise", "read_noise", "variability", "stuck_at_min", "stuck_at_max",
-             "pulse_step", "pulse_step_spread", "asymmetry")]]
+             "pulse_step", "pulse_step_spread", "asymmetry", "soft_bounds", "read_noise_1f", "read_noise_1f_exponent",
+             "retention", "drift_nu", "drift_nu_spread", "drift_nu_state_dependent", "relaxation_mean",
+             "relaxation_spread", "retention_equilibrium")]]
 NUDGE = [(name, schema.TrainingConfig, name) for name in ("algorithm", "estimator", "beta")]
 BCD = [("max_sweeps", schema.SolverConfig, "max_sweeps"), ("on_unconverged", schema.SolverConfig, "on_unconverged")]
 SOLVER = [*BCD, ("tol", schema.SolverConfig, "tol")]

@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from cosim.analog import drift
-from cosim.analog.devices import DeviceModel
-from cosim.analog.presets import PRESETS, preset
-from cosim.analog.soft_bounds import soft_bounds_update, symmetry_point
+from cosim.analog.devices import DeviceModel, drift
+from cosim.analog.devices.soft_bounds import soft_bounds_update, symmetry_point
+from cosim.config.presets import PRESETS, preset
+from cosim.errors import ConfigError
 
 
 def test_power_law_exponent_recovered_from_log_log_fit():
@@ -34,8 +34,8 @@ def test_read_noise_grows_with_time_as_sqrt_log():
     g = np.array([10e-6])
     s1, s2 = (drift.one_over_f_read_noise_std(g, 0.01, t, 250e-9)[0] for t in (20.0, 2e7))
     assert s2 / s1 == pytest.approx(math.sqrt(math.log((2e7 + 250e-9) / 5e-7) / math.log((20 + 250e-9) / 5e-7)))
-    pcm = drift.pcm_read_noise_std(g, np.array([25e-6]), 20.0)[0]
-    assert pcm == pytest.approx(10e-6 * 0.0088 * math.sqrt(math.log((20 + 250e-9) / 5e-7)))
+    q_s = drift.one_over_f_q(np.array([25e-6, 2.5e-6, 1e-12]), 25e-6, 0.0088, 0.65)
+    assert q_s[0] == pytest.approx(0.0088) and q_s[1] == pytest.approx(0.0088 * 10**0.65) and q_s[2] == 0.2
 
 
 def test_log_relaxation_spread_grows_linearly_in_log_time():
@@ -84,23 +84,6 @@ def test_soft_bounds_saturate_and_compose():
     assert up == pytest.approx(-down)  # at the symmetry point one up and one down pulse are equal and opposite
 
 
-DEVICE_KEYS = {"g_min_S": "g_min", "g_max_S": "g_max", "levels": "levels", "programming_noise": "programming_noise",
-               "read_noise": "read_noise", "variability": "variability", "stuck_at_min": "stuck_at_min",
-               "stuck_at_max": "stuck_at_max", "pulse_step": "pulse_step", "pulse_step_spread": "pulse_step_spread",
-               "asymmetry": "asymmetry"}
-
-
-@pytest.mark.parametrize("name", sorted(PRESETS))
-def test_presets_load_and_every_number_has_a_source(name):
-    values = preset(name)
-    for key, entry in PRESETS[name].items():
-        assert isinstance(entry.source, str) and len(entry.source) > 10, (name, key)
-    model = DeviceModel(**{DEVICE_KEYS[k]: values[k] for k in DEVICE_KEYS}, pulsed=values["update"] == "pulsed")
-    assert model.span > 0
-    assert values["retention"] in {"power_law", "log_relaxation", "exponential"}
-    assert isinstance(values["soft_bounds"], bool)
-
-
 def test_unknown_preset_names_the_known_ones():
-    with pytest.raises(KeyError, match="pcm"):
+    with pytest.raises(ConfigError, match="pcm"):
         preset("flash")

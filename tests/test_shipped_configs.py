@@ -64,4 +64,5 @@ def test_default_chip_and_its_ideal_twin_differ_only_in_the_chip_non_idealities(
         assert ideal_tile[key]["ideal"] is True
     for key in ("g_min_S", "g_max_S"):
         assert real_tile["device"][key] == ideal_tile["device"][key]
-    assert real_tile["device"]["read_noise"] > 0 and ideal_tile["device"]["read_noise"] == 0
+    assert real_tile["device"]["read_noise_1f"] > 0 and ideal_tile["device"]["read_noise_1f"] == 0  # pcm preset
+    assert real_tile["device"]["preset"] == "pcm" and ideal_tile["device"]["read_noise"] == 0

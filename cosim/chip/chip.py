@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cosim.chip.area import chip_area
 from cosim.chip.ledger import Ledger
 from cosim.chip.tile import Tile, TileSpec, reading_bytes
 from cosim.config.schema import ChipConfig, TileConfig
@@ -110,6 +111,14 @@ class Chip:
                     f"tile buffer (chip.tile.buffer.capacity_bytes or a per-tile override) or lower "
                     f"data.batch_size")
 
+    def age(self, seconds: float, compensate: bool | None = None) -> None:
+        """Evaluate the programmed chip ``seconds`` after its last programming (0: as programmed): every
+        tile's reads see its devices' retained state; with ``compensate`` (default: each tile's
+        ``device.drift_compensation``) each tile recalibrates from a reference read. The programmed state is
+        unchanged, so ages can be visited in any order; the next write restarts the clock."""
+        for tile in self.tiles:
+            tile.age(seconds, compensate)
+
     # ------------------------------------------------------------------ checkpoints
     def state(self) -> tuple[dict, dict]:
         """(JSON-able scalars, arrays) of every tile and the ledger, for an exact resume."""
@@ -159,7 +168,13 @@ class Chip:
                                       cost.bytes_read_backward + cost.bytes_written_backward, "digital_backward")
         return costs
 
+    def area(self) -> dict:
+        """The chip's area report (:func:`cosim.chip.area.chip_area`): m^2 per component and tile, total,
+        node and sources; what results.h5 stores under ``area``."""
+        return chip_area(self.config, [(t.id, t.config, len(t.network_sizes) - 1) for t in self.tiles])
+
     def describe(self) -> str:
+        area = self.area()
         lines = []
         for tile in self.tiles:
             c = tile.config
@@ -167,6 +182,11 @@ class Chip:
                          f"device {c.device.g_min_S:.3g}..{c.device.g_max_S:.3g} S; diode {c.diode.model}; "
                          f"ADC {_bits(c.output_adc)}/{_bits(c.node_adc)}/{_bits(c.current_adc)} "
                          f"(out/node/current); DAC {_bits(c.input_dac)}/{_bits(c.nudge_dac)} (in/nudge)")
+            parts = area[f"tile{tile.id}"]
+            lines.append(f"  area {parts['total'] * 1e6:.3g} mm2: " + ", ".join(
+                f"{name} {value * 1e6:.3g}" for name, value in parts.items() if name != "total"))
+        lines.append(f"chip area {area['total_mm2']:.3g} mm2 at {area['node_nm']:g} nm (tiles, global buffer "
+                     f"{area['global_buffer_m2'] * 1e6:.3g}, I/O {area['io_m2'] * 1e6:.3g}); sources: docs/devices.md")
         return "\n".join(lines)
 
 

@@ -1,6 +1,6 @@
 """Area and energy per action of a tile's components, each value with its source and technology node.
 
-Built-in, cited tables (SI units: m^2, J); ``scripts/hwcomponents_tables.py`` regenerates the ADC table from the
+Built-in, cited tables (SI units: m^2, J; device cell areas are device keys, ``cell_area_F2``); ``scripts/hwcomponents_tables.py`` regenerates the ADC table from the
 Accelergy ADC model (Murmann survey) and cross-checks it. Areas are scaled between nodes by ``(to/from)^2``
 (constant-field scaling; an approximation below ~28 nm, where SRAM and analog shrink more slowly).
 """
@@ -28,9 +28,6 @@ HOROWITZ = "Horowitz, ISSCC 2014, 'Computing's energy problem', Figs. 1.1.9/1.1.
 ISAAC = "Shafiee et al., ISCA 2016 (ISAAC), Table 2"
 
 TABLE: dict[str, Cost] = {
-    "cell_area_pcm": Cost(9, "F^2", 0, "NVSim PCRAM cell (Lee et al., ISCA 2009), hwcomponents-neurosim cells"),
-    "cell_area_reram_hfox": Cost(53, "F^2", 0, "NVMExplorer 1T1R RRAM cell, hwcomponents-neurosim cells"),
-    "cell_area_ecram": Cost(53, "F^2", 0, "assumption: a 3-terminal cell needs at least a 1T1R footprint"),
     "dac_1bit_area": Cost(0.00017e-6 / 1024, "m^2", 32, f"{ISAAC}: 8 x 128 1-bit DACs in 0.00017 mm^2"),
     "dac_1bit_energy": Cost(4e-3 / 1024 * 100e-9, "J", 32, f"{ISAAC}: 8 x 128 DACs at 4 mW, 100 ns reads"),
     "sram_bitcell_area": Cost(0.346e-12, "m^2", 45, "Mistry et al., IEDM 2007 (Intel 45 nm 6T cell)"),
@@ -46,6 +43,7 @@ TABLE: dict[str, Cost] = {
 }
 
 _ADC = json.loads((Path(__file__).with_name("adc_survey.json")).read_text())
+ADC_SOURCE, ADC_NODE_NM = _ADC["source"], _ADC["node_nm"]
 
 
 def scale_area(area_m2: float, from_nm: float, to_nm: float) -> float:
@@ -101,19 +99,3 @@ def io_area(bytes_per_second: float, node_nm: float = 32) -> float:
     """Area (m^2) of off-chip links for this bandwidth (ISAAC's HyperTransport per byte/s)."""
     link = TABLE["io_area_per_Bps"]
     return scale_area(bytes_per_second * link.value, link.node_nm, node_nm)
-
-
-def tile_area(*, rows: int, columns: int, cell: str, feature_nm: float, adc_bits: int, adc_rate_Hz: float,
-              n_adc: int, dac_bits: int, n_dac: int, buffer_bytes: int, macs_per_second: float,
-              crossbars: int = 1) -> dict[str, float]:
-    """Area (m^2) of one tile by component, with ``total``; every part at ``feature_nm``."""
-    feature = feature_nm * 1e-9
-    parts = {
-        "crossbar": crossbars * rows * columns * TABLE[f"cell_area_{cell}"].value * feature**2,
-        "adc": n_adc * adc(adc_bits, adc_rate_Hz, feature_nm)[1],
-        "dac": n_dac * dac(dac_bits, feature_nm)[1],
-        "buffer": sram_area(buffer_bytes, feature_nm),
-        "digital": digital_area(macs_per_second, feature_nm),
-    }
-    parts["total"] = sum(parts.values())
-    return parts

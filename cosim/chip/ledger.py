@@ -14,12 +14,14 @@ from contextlib import contextmanager
 
 import numpy as np
 
-#: phases of one training step, in order
-PHASES = ("free", "plus", "minus", "digital_forward", "digital_backward", "update")
+#: phases of one training step, in order, then the reference reads of drift compensation (at evaluation)
+PHASES = ("free", "plus", "minus", "digital_forward", "digital_backward", "update", "calibration")
 #: where energy goes
 COMPONENTS = ("dac", "adc", "crossbar", "digital", "tile_buffer", "global_buffer", "io", "programming", "wires")
 #: phases of an inference (a forward pass alone)
 INFERENCE_PHASES = ("free", "digital_forward")
+#: phases of training (all but calibration)
+TRAINING_PHASES = PHASES[:-1]
 
 
 class Ledger:
@@ -77,17 +79,19 @@ class Ledger:
         """The ledger as results.h5 stores it (group ``energy``)."""
         table = self.table()
         inference = [PHASES.index(p) for p in INFERENCE_PHASES]
+        training = [PHASES.index(p) for p in TRAINING_PHASES]
         return {
             "components": [c.encode() for c in COMPONENTS],
             "phases": [p.encode() for p in PHASES],
             "per_phase_J": table,
             "per_component_J": {c: float(v) for c, v in zip(COMPONENTS, table.sum(axis=1))},
             "latency_per_phase_s": self.latency_per_sample(),
-            "total_per_training_sample_J": float(table.sum()),
+            "total_per_training_sample_J": float(table[:, training].sum()),
             "total_per_inference_J": float(table[:, inference].sum()),
-            "latency_per_training_sample_s": float(self.latency_per_sample().sum()),
+            "latency_per_training_sample_s": float(self.latency_per_sample()[training].sum()),
             "latency_per_inference_s": float(self.latency_per_sample()[inference].sum()),
             "samples": self.samples,
+            "calibration_J": sum(j for (_, p), j in self.energy.items() if p == "calibration"),  # in total
         }
 
     def format(self) -> str:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cosim.analog.devices import DeviceArray, DeviceModel
+from cosim.analog.devices import DeviceArray, DeviceModel, drift
 from cosim.analog.core import Equilibrium
 from cosim.analog.resistive.gradients import Reading, source_current_pair
 from cosim.analog.resistive.network import ResistiveNetwork
@@ -81,8 +81,11 @@ class Tile:
         self.wires: WiredNetwork | None = None
         self.network_sizes = network.sizes
         self.device = spec.device
-        self.devices = [DeviceArray(self.device, w.shape, streams(f"devices/{l}"))
+        timed = self.device.retention != "none"  # only then a drift stream (no new stream in checkpoints)
+        self.devices = [DeviceArray(self.device, w.shape, streams(f"devices/{l}"),
+                                    streams(f"devices/{l}/drift") if timed else None)
                         for l, w in enumerate(network.conductances)]
+        self._nominal_biases = self._reference0 = None  # at the last programming, for drift compensation
         kinds = spec.converters
         self.input_dac = Converter(kinds["input_dac"], streams("input_dac"))
         self.nudge_dac = Converter(kinds["nudge_dac"], streams("nudge_dac"))
@@ -116,7 +119,7 @@ class Tile:
 
     # ------------------------------------------------------------------ readout around every solve
     def before_solve(self, network: ResistiveNetwork, free: bool) -> None:
-        if self.device.read_noise and (free or self.config.device.read_noise_redraw == "solve"):
+        if self.device.noisy_reads and (free or self.config.device.read_noise_redraw == "solve"):
             network.set_conductances([array.read() for array in self.devices])
 
     def after_solve(self, network: ResistiveNetwork, state: Equilibrium) -> None:
@@ -187,8 +190,47 @@ class Tile:
             self.targets = [t * g_max for t in theta]
             held = [array.update(t) for array, t in zip(self.devices, self.targets)]
             writes = sum(array.writes for array in self.devices) - writes
+            self._nominal_biases = self._reference0 = None
         self.ledger.add("programming", "update", writes * self.config.device.write_energy_J)
         return held
+
+    def age(self, seconds: float, compensate: bool | None = None) -> None:
+        """Evaluate the tile ``seconds`` after its last programming: reads see the devices' retained state
+        (and the 1/f read noise of that age); the programmed state is unchanged, so any later age may follow.
+
+        ``compensate`` (default: ``device.drift_compensation``): global drift compensation. A reference read
+        (every input at the input DAC's full scale) measures the tile's summed column currents now and at
+        programming; their ratio scales the tile's bias current sources. In a resistive network a common
+        scale of every conductance leaves node voltages unchanged except against the bias currents, so this
+        restores the mean operating point; the device-to-device spread of drift remains. Each calibration
+        books one reference read in the ledger's ``calibration`` phase.
+        """
+        if self.device.is_ideal:
+            return
+        for array in self.devices:
+            array.set_age(seconds)
+        self.network.set_conductances([array.aged() for array in self.devices])
+        if self._nominal_biases is None:
+            self._nominal_biases = [np.array(b) for b in self.network.biases]
+        compensate = self.config.device.drift_compensation if compensate is None else compensate
+        factor = 1.0
+        if compensate:
+            if self._reference0 is None:
+                self._reference0 = self._reference_read([array.conductances for array in self.devices])
+            factor = 1.0 / drift.global_drift_scale(self._reference0, self._reference_read(
+                [array.aged() for array in self.devices]))
+        self.network.set_biases([b * factor for b in self._nominal_biases])
+
+    def _reference_read(self, conductances: list[np.ndarray]) -> float:
+        """Summed absolute column currents (A) for every input at full scale; books the read's cost.
+        Read noise is left out: it averages away over the tile's devices."""
+        volts = self.config.input_dac.full_scale
+        for g in conductances:
+            self._book_conversions("dac", self.config.input_dac, g.shape[0], "calibration")
+            self._book_conversions("adc", self.config.current_adc, g.shape[1], "calibration")
+            settle = self.settling_time(self.network)
+            self.ledger.add("crossbar", "calibration", float(g.sum()) * volts**2 * settle, settle)
+        return sum(drift.reference_read(g, np.full(g.shape[0], volts)) for g in conductances)
 
     def book_gradient_arithmetic(self, macs: int) -> None:
         """The digital processor's share of EP: the dV^2 products and sums behind the weight gradients."""

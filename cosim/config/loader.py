@@ -22,6 +22,7 @@ from .convert import describe_value, from_plain, resolve_tile, to_dict
 from .dialect import dump_yaml, parse_yaml, yaml_flow
 from .migrate import check_current, migrate
 from .overrides import apply_overrides
+from .presets import apply_presets, with_preset_overrides
 from .schema import Config, key_path
 
 __all__ = ["config_from_dict", "config_hash", "dump_config", "load_config", "validate_config"]
@@ -33,9 +34,12 @@ _HASH_CHARS = 16
 def config_from_dict(data: Any, overrides: Iterable[str] = ()) -> Config:
     """Validate plain data (as parsed from YAML; ``None`` means all defaults) and build a :class:`Config`.
 
-    Data of an older schema version (or without one) is migrated first; the overrides apply after.
+    Data of an older schema version (or without one) is migrated first; device presets (named in the data
+    or by a ``chip.tile.device.preset`` override) fill the device keys the data leaves unset; the other
+    overrides apply after, and a preset they name in a tile override is resolved last.
     """
-    config = from_plain(Config, check_current(apply_overrides(migrate(data), overrides)))
+    data, overrides = with_preset_overrides(migrate(data), overrides)
+    config = from_plain(Config, check_current(apply_presets(apply_overrides(apply_presets(data), overrides))))
     for index, override in enumerate(config.chip.tiles):
         resolve_tile(config.chip.tile, [(f"chip.tiles[{index}].set", override.set)])
     _check_sweep_points(config)

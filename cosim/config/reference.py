@@ -16,6 +16,7 @@ from typing import Any
 from .convert import describe_type, schema_fields, to_dict, unwrap_optional
 from .dialect import yaml_flow
 from .loader import dump_config
+from .presets import PRESETS
 from .schema import Config
 
 _INTRO = """\
@@ -96,9 +97,23 @@ def _tables(cls: type, path: str, heading: str) -> Iterator[str]:
         yield from _tables(*child)
 
 
+def _presets() -> Iterator[str]:
+    """The device presets: every value with its source (checked: read in the source itself)."""
+    yield "## Device presets (`chip.tile.device.preset`)\n"
+    yield "Each value fills the device key when the config does not set it; see docs/devices.md.\n"
+    yield "| preset | key | value | checked | source |"
+    yield "| --- | --- | --- | --- | --- |"
+    for name, entries in PRESETS.items():
+        for key, entry in entries.items():
+            cells = (name, f"`{key}`", yaml_flow(entry.value), "yes" if entry.checked else "no", entry.source)
+            yield "| " + " | ".join(_cell(cell) for cell in cells) + " |"
+    yield ""
+
+
 def render() -> str:
     """The whole reference as Markdown."""
-    lines = [_INTRO, *_tables(Config, "", ""), "## All defaults\n", "```yaml", dump_config(Config()).rstrip(), "```"]
+    lines = [_INTRO, *_tables(Config, "", ""), *_presets(), "## All defaults\n", "```yaml",
+             dump_config(Config()).rstrip(), "```"]
     return "\n".join(lines) + "\n"
 
 

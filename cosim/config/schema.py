@@ -521,6 +521,49 @@ class DeviceConfig:
         0.0, doc="Up steps are (1 + asymmetry/2), down steps (1 - asymmetry/2) times the nominal step.",
         exclusive_min=-2, exclusive_max=2)
     write_energy_J: float = _energy(1e-12, doc="Energy of one device write (one pulse when pulsed).")
+    preset: Optional[str] = setting(
+        None, doc="Device preset with published parameters (pcm, reram_hfox, ecram; see docs/devices.md): fills "
+        "every device key this mapping does not set; keys set here win. The resolved config shows the values.")
+    soft_bounds: bool = setting(
+        False, doc="Pulsed updates saturate: a pulse moves g by its step times the remaining distance to the bound "
+        "it moves towards, as a fraction of the range.")
+    read_noise_1f: float = setting(
+        0.0, doc="1/f read noise amplitude Q_s at g_max_S: a read t seconds after programming sees a std of "
+        "g Q_s sqrt(ln((t + t_read)/(2 t_read))) (fraction of g), in quadrature with read_noise.", min=0, max=1)
+    read_noise_1f_exponent: float = setting(
+        0.0, doc="State dependence of Q_s: Q_s(g) = min(read_noise_1f (g/g_max_S)^-exponent, 0.2).", min=0, max=4)
+    read_noise_t_read_s: float = setting(250e-9, doc="Duration of one read (upper end of the 1/f bandwidth).",
+        unit="s", exclusive_min=0, max=1)
+    retention: Literal["none", "power_law", "log_relaxation", "exponential"] = setting(
+        "none", doc="How the programmed state changes with time since programming: power_law (PCM drift, "
+        "G (t/t0)^-nu), log_relaxation (filamentary ReRAM, G + span (mean + spread xi) log10(1 + t/t0)), "
+        "exponential (ECRAM self-discharge towards an equilibrium).")
+    retention_t0_s: float = setting(
+        1.0, doc="First read after programming: reference time of power_law and log_relaxation, and the earliest "
+        "time the 1/f law is evaluated at (reads during training see this age).", unit="s", exclusive_min=0,
+        max=1e9)
+    drift_nu: float = setting(0.0, doc="power_law: mean drift exponent nu.", min=0, max=1)
+    drift_nu_spread: float = setting(0.0, doc="power_law: device-to-device std of nu.", min=0, max=1)
+    drift_nu_state_dependent: bool = setting(
+        False, doc="power_law: draw nu from the state-dependent fits of Joshi et al. 2020 (mean 0.049-0.1, std "
+        "0.008-0.045, larger for low conductance) instead of drift_nu and drift_nu_spread.")
+    relaxation_mean: float = setting(
+        0.0, doc="log_relaxation: mean change per decade of time, fraction of g_max_S - g_min_S.", min=-1, max=1)
+    relaxation_spread: float = setting(
+        0.0, doc="log_relaxation: device-to-device std of the change per decade, fraction of the range.",
+        min=0, max=1)
+    retention_tau_s: float = setting(1e4, doc="exponential: time constant of the self-discharge.", unit="s",
+        exclusive_min=0, max=1e12)
+    retention_equilibrium: float = setting(
+        0.5, doc="exponential: the state it discharges to, as a fraction of the range above g_min_S.", min=0, max=1)
+    cell_area_F2: float = setting(
+        53.0, doc="Area of one device cell in units of the squared feature size F^2 (default: a 1T1R cell, "
+        "NVMExplorer's RRAM cell file); the chip's area report scales it by chip.technology.node_nm.",
+        unit="F^2", min=1, max=1e4)
+    drift_compensation: bool = setting(
+        False, doc="Global drift compensation per tile: at each evaluation time a reference read (all-ones "
+        "input) measures the tile's conductance decay and the tile's bias currents are scaled by it (booked in "
+        "the ledger's calibration phase).")
 
     def validate(self, path: str) -> None:
         _require(self.g_min_S < self.g_max_S, path, "g_max_S",
@@ -624,6 +667,15 @@ class IOConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TechnologyConfig:
+    """The process technology the chip's area is reported at (cosim/chip/costs.py scales cited areas to it)."""
+
+    node_nm: float = setting(32.0, doc="Feature size F: device cells take cell_area_F2 x F^2; converters, "
+        "buffers and digital logic are scaled from their sources' nodes by (node/source node)^2.", unit="nm",
+        min=3, max=1000)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ChipConfig:
     """The chip: tiles (each resistive block maps onto one), a global buffer and I/O, with per-action energies."""
 
@@ -636,6 +688,7 @@ class ChipConfig:
         BufferConfig(capacity_bytes=8388608, read_energy_J_per_byte=1.25e-11, write_energy_J_per_byte=1.25e-11),
         doc="The global buffer between I/O and the tiles.")
     io: IOConfig = section(IOConfig, doc="Off-chip I/O.")
+    technology: TechnologyConfig = section(TechnologyConfig, doc="Process technology of the area report.")
 
     def validate(self, path: str) -> None:
         seen = set()

@@ -34,6 +34,7 @@ METRICS = {  # column -> (heading in the printed table, scale, format)
     "final_test_accuracy": ("test accuracy (%)", 100.0, "{:.2f}"),
     "ep_id_cosine": ("EP-ID cosine", 1.0, "{:.3f}"),
     "energy_per_training_sample_J": ("energy/sample (J)", 1.0, "{:.3g}"),
+    "chip_area_mm2": ("area (mm2)", 1.0, "{:.3g}"),
     "training_seconds": ("train time (s)", 1.0, "{:.1f}"),
     "wall_seconds": ("wall (s)", 1.0, "{:.1f}"),
 }

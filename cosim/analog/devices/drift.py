@@ -29,6 +29,7 @@ import numpy as np
 PCM_T0_S = 20.0          # first read after programming, reference of the drift fit (Joshi 2020; aihwkit docs)
 PCM_T_READ_S = 250e-9    # read duration of the 1/f noise integral (Joshi 2020; aihwkit docs)
 PCM_G_MAX_S = 25e-6      # G_max of the fits (Joshi 2020, Methods)
+PCM_Q_MAX = 0.2          # cap of the 1/f amplitude Q_s (Joshi 2020; aihwkit docs)
 
 
 def _relative(g_target: np.ndarray, g_max: float) -> np.ndarray:
@@ -65,20 +66,20 @@ def power_law_drift(g_prog: np.ndarray, nu: np.ndarray, t: float, t0: float) -> 
     return g_prog * (max(t, t0) / t0) ** (-nu)
 
 
-def pcm_read_noise_std(g_now: np.ndarray, g_target: np.ndarray, t: float, g_max: float = PCM_G_MAX_S,
-                       t_read: float = PCM_T_READ_S, q_max: float = 0.2) -> np.ndarray:
-    """Std (S) of one read of a PCM device ``t`` seconds after programming: 1/f noise over the read bandwidth.
+def one_over_f_q(g_target: np.ndarray, g_max: float, q_at_g_max: float, exponent: float,
+                 q_max: float = PCM_Q_MAX) -> np.ndarray:
+    """The 1/f noise amplitude ``Q_s = min(q (G_T/G_max)^-exponent, q_max)`` of each device (Joshi 2020:
+    ``q = 0.0088``, ``exponent = 0.65``, ``q_max = 0.2``; ``exponent = 0``: state-independent)."""
+    return np.minimum(q_at_g_max / _relative(g_target, g_max) ** exponent, q_max)
 
-    Integrating a 1/f spectrum from ``1/t`` to ``1/(2 t_read)`` gives ``sigma = G(t) Q_s sqrt(ln((t + t_read) /
-    (2 t_read)))`` with ``Q_s = min(0.0088 g^-0.65, 0.2)``, ``g = G_T / G_max`` (Joshi 2020, Methods; Nandakumar
-    2019): the older the state, the more low-frequency noise a read integrates.
+
+def one_over_f_read_noise_std(g_now: np.ndarray, q_s, t: float, t_read: float) -> np.ndarray:
+    """Std (S) of one read ``t`` seconds after programming: 1/f noise integrated over the read bandwidth.
+
+    Integrating ``S_G / G^2 = Q / f`` from ``1/t`` to ``1/(2 t_read)`` gives ``sigma = G(t) Q_s sqrt(ln((t +
+    t_read) / (2 t_read)))`` (Joshi 2020, Methods; Nandakumar 2019): the older the state, the more
+    low-frequency noise a read integrates.
     """
-    q_s = np.minimum(0.0088 / _relative(g_target, g_max) ** 0.65, q_max)
-    return np.abs(g_now) * q_s * np.sqrt(np.log((t + t_read) / (2 * t_read)))
-
-
-def one_over_f_read_noise_std(g_now: np.ndarray, q_s: float, t: float, t_read: float) -> np.ndarray:
-    """State-independent form of :func:`pcm_read_noise_std`: ``G(t) Q_s sqrt(ln((t + t_read) / (2 t_read)))``."""
     return np.abs(g_now) * q_s * np.sqrt(np.log((t + t_read) / (2 * t_read)))
 
 

@@ -1,0 +1,145 @@
+"""The devices of one crossbar: static defects, the programmed conductances, and what a read sees over time.
+
+* writes: :meth:`DeviceArray.program` (from scratch) and :meth:`DeviceArray.update` (exact, or whole pulses,
+  optionally with soft bounds) set the programmed state ``conductances`` and restart the device clock;
+* time: :meth:`DeviceArray.set_age` sets the time since programming (s). The retention law maps the
+  programmed state to the state at that age (:meth:`DeviceArray.aged`) without changing the programmed state;
+  the per-device random draws of the law (drift exponents, relaxation directions) are drawn once per
+  programming from the array's own ``drift_rng``, so every age of one programming shares them;
+* reads: :meth:`DeviceArray.read` adds multiplicative read noise to the aged state: the static ``read_noise``
+  and the 1/f noise of the device's age (ages below ``retention_t0`` read as ``retention_t0``, the first read
+  the fits describe).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cosim.analog.devices import drift
+from cosim.analog.devices.model import DeviceModel
+from cosim.analog.devices.soft_bounds import soft_bounds_update
+
+
+class DeviceArray:
+    """The devices of one crossbar of shape ``shape``: their static defects, programmed state and age."""
+
+    def __init__(self, model: DeviceModel, shape: tuple[int, int], rng: np.random.Generator,
+                 drift_rng: np.random.Generator | None = None):
+        self.model, self.shape, self.rng = model, tuple(shape), rng
+        self.drift_rng = drift_rng if drift_rng is not None else rng
+        size = int(np.prod(shape))
+        self.stuck = None  # -1: stuck at g_min, +1: at g_max (only allocated when some devices are stuck)
+        n_min, n_max = round(model.stuck_at_min * size), round(model.stuck_at_max * size)
+        if n_min or n_max:
+            order = rng.permutation(size)
+            self.stuck = np.zeros(size, dtype=np.int8)
+            self.stuck[order[:n_min]] = -1
+            self.stuck[order[n_min:n_min + n_max]] = 1
+            self.stuck = self.stuck.reshape(shape)
+        self.gain = np.maximum(1.0 + model.variability * rng.standard_normal(shape), 0.0) \
+            if model.variability else None
+        self.step_up = self.step_down = None
+        if model.pulsed:
+            step = model.pulse_step * model.span
+            spread = np.maximum(1.0 + model.pulse_step_spread * rng.standard_normal(shape), 0.0) \
+                if model.pulse_step_spread else 1.0
+            self.step_up = step * (1.0 + model.asymmetry / 2) * spread
+            self.step_down = step * (1.0 - model.asymmetry / 2) * spread
+        self.writes = 0  # device writes (one per device per programming, or one per pulse)
+        self.conductances: np.ndarray | None = None  # the programmed state (S)
+        self.age = 0.0  # time since the last write (s)
+        self._draws = None  # per-device draws of the retention law, for the present programming
+        self._aged = self._read_std = None  # cached at the present age
+
+    # ------------------------------------------------------------------ writes
+    def program(self, target: np.ndarray) -> np.ndarray:
+        """Write ``target`` (S) into every device from scratch; returns and keeps the true conductances."""
+        m = self.model
+        g = np.clip(target, m.g_min, m.g_max)
+        if m.levels is not None:
+            g = m.g_min + np.rint((g - m.g_min) / m.span * (m.levels - 1)) / (m.levels - 1) * m.span
+        if self.gain is not None:
+            g = g * self.gain
+        self.writes += g.size
+        return self._settle(g)
+
+    def update(self, target: np.ndarray) -> np.ndarray:
+        """Move every device towards ``target`` (S): exact rewrite, or whole pulses when pulsed."""
+        m = self.model
+        if self.conductances is None or not m.pulsed:
+            return self.program(target)
+        pulses = np.rint((target - self.conductances) / (m.pulse_step * m.span))
+        self.writes += int(np.abs(pulses).sum())
+        if m.soft_bounds:
+            g = soft_bounds_update(self.conductances, pulses, self.step_up, self.step_down, m.g_min, m.g_max)
+        else:
+            g = self.conductances + np.where(pulses > 0, pulses * self.step_up, pulses * self.step_down)
+        return self._settle(g, np.sqrt(np.abs(pulses)))
+
+    def _settle(self, g: np.ndarray, noise_scale=1.0) -> np.ndarray:
+        """Add programming noise (scaled per device), clip to the range, pin stuck devices; keep the result
+        as the programmed state and restart the clock (time between training writes is neglected)."""
+        m = self.model
+        if m.programming_noise:
+            g = g + m.programming_noise * m.span * noise_scale * self.rng.standard_normal(self.shape)
+        g = np.clip(g, m.g_min, m.g_max)
+        if self.stuck is not None:
+            g = np.where(self.stuck < 0, m.g_min, np.where(self.stuck > 0, m.g_max, g))
+        self.conductances = g
+        self.age, self._draws, self._aged, self._read_std = 0.0, None, None, None
+        return g
+
+    # ------------------------------------------------------------------ time and reads
+    def set_age(self, seconds: float) -> None:
+        """Set the time since programming (s, >= 0); the programmed state is unchanged."""
+        if seconds < 0:
+            raise ValueError(f"a device age must be >= 0 s, got {seconds}")
+        self.age, self._aged, self._read_std = float(seconds), None, None
+
+    def aged(self) -> np.ndarray:
+        """The conductances (S) at the present age, without read noise (the programmed ones at age 0)."""
+        if self._aged is None:
+            self._aged = self._retained()
+        return self._aged
+
+    def read(self) -> np.ndarray:
+        """The conductances one solve sees: the aged ones with fresh read noise."""
+        g = self.aged()
+        if not self.model.noisy_reads:
+            return g
+        if self._read_std is None:
+            self._read_std = self._relative_read_std()
+        return np.maximum(g * (1.0 + self._read_std * self.rng.standard_normal(self.shape)), 0.0)
+
+    def _relative_read_std(self):
+        """Std of a read as a fraction of g: static read noise and 1/f noise at the present age, in quadrature."""
+        m = self.model
+        if not m.read_noise_1f:
+            return m.read_noise
+        q_s = drift.one_over_f_q(self.conductances, m.g_max, m.read_noise_1f, m.read_noise_1f_exponent)
+        one_over_f = drift.one_over_f_read_noise_std(1.0, q_s, max(self.age, m.retention_t0), m.t_read)
+        return np.sqrt(m.read_noise**2 + one_over_f**2)
+
+    def _retained(self) -> np.ndarray:
+        """The retention law of the model applied to the programmed state at the present age."""
+        m, g, t = self.model, self.conductances, self.age
+        if m.retention == "none" or t == 0:
+            return g
+        if m.retention == "power_law":
+            if self._draws is None:  # once per programming, from the drift stream
+                mean, spread = (drift.pcm_nu_statistics(g, m.g_max) if m.drift_nu_state_dependent
+                                else (m.drift_nu, m.drift_nu_spread))
+                self._draws = drift.draw_nu(self.shape, mean, spread, self.drift_rng)
+            aged = drift.power_law_drift(g, self._draws, t, m.retention_t0)
+        elif m.retention == "log_relaxation":
+            if self._draws is None:
+                self._draws = self.drift_rng.standard_normal(self.shape)
+            aged = drift.log_relaxation(g, self._draws, t, m.retention_t0, m.relaxation_mean, m.relaxation_spread,
+                                        m.span)
+        else:
+            aged = drift.exponential_relaxation(g, t, m.retention_tau, m.g_min + m.retention_equilibrium * m.span)
+        # PCM drift may leave the programmable range downwards; a relaxing filament stays inside it
+        aged = np.clip(aged, m.g_min if m.retention == "log_relaxation" else 0.0, m.g_max)
+        if self.stuck is not None:
+            aged = np.where(self.stuck != 0, g, aged)
+        return aged.astype(g.dtype, copy=False)
