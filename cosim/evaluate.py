@@ -199,8 +199,12 @@ def restore(run: SavedRun, overrides: list[str] = ()) -> Restored:
     return restored
 
 
-def evaluate_run(run: SavedRun, overrides: list[str] = (), repeats: int = 1) -> Evaluation:
-    """Evaluate the restored chip of ``run`` (:func:`restore`) on the test split ``repeats`` times."""
+def evaluate_run(run: SavedRun, overrides: list[str] = (), repeats: int = 1, age_s: float | None = None,
+                 compensate: bool | None = None) -> Evaluation:
+    """Evaluate the restored chip of ``run`` (:func:`restore`) on the test split ``repeats`` times; with
+    ``age_s``, ``age_s`` seconds after its last programming (``Chip.age``: drift or retention of the devices,
+    their 1/f read noise then, and global drift compensation if ``compensate``, default each tile's
+    ``device.drift_compensation``)."""
     if repeats < 1:
         raise CosimError(f"--repeats must be at least 1, got {repeats}")
     accuracy, loss, names = [], [], []
@@ -211,6 +215,8 @@ def evaluate_run(run: SavedRun, overrides: list[str] = (), repeats: int = 1) -> 
             session = restored.reset()
             if k:
                 reseed(session, f"eval/repeat{k}")
+            if age_s is not None:
+                session.chip.age(age_s, compensate)
             accuracy_k, loss_k = score_test_split(session, config.data.test_batch_size)
             accuracy.append(accuracy_k)
             loss.append(loss_k)
@@ -226,6 +232,23 @@ def score_test_split(session: Session, batch_size: int) -> tuple[float, float]:
     with session.chip.ledger.suspended():
         loss, accuracy = evaluate(session.chain, data.test_x, data.test_y, batch_size)
     return accuracy, loss
+
+
+#: units ``--time`` accepts, in seconds (a year of 365.25 days)
+TIME_UNITS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "y": 365.25 * 86400.0}
+
+
+def parse_times(text: str) -> list[tuple[str, float]]:
+    """``1s,1h,1d,1y,10y`` -> [(label, seconds), ...]; a bare number is seconds."""
+    times = []
+    for label in (t.strip() for t in text.split(",")):
+        match = re.fullmatch(r"(\d+(?:\.\d*)?(?:e[+-]?\d+)?)\s*(s|min|h|d|y)?", label)
+        seconds = float(match.group(1)) * TIME_UNITS[match.group(2) or "s"] if match else -1.0
+        if not 0 <= seconds <= 1e3 * TIME_UNITS["y"]:
+            raise CosimError(f"--time {label!r}: give times since programming like 1s, 20min, 1h, 1d, 1y, 10y "
+                             "(comma-separated, at most 1000 y)")
+        times.append((label, seconds))
+    return times
 
 
 def default_name(overrides: list[str], repeats: int) -> str:

@@ -143,3 +143,32 @@ def test_bad_run_directories_give_one_line_and_exit_2(tmp_path, noisy_run, capsy
         err = capsys.readouterr().err.strip()
         assert expected in err and "\n" not in err
     assert main(["eval", str(noisy_run), "--name", "../x"]) == 2
+
+
+@pytest.fixture(scope="module")
+def pcm_run(tmp_path_factory):
+    """tiny.yaml on PCM devices (drift, 1/f read noise), trained one epoch."""
+    out = tmp_path_factory.mktemp("pcm")
+    run(load_config(CONFIGS / "tiny.yaml", ["chip.tile.device.preset=pcm", "training.epochs=1"]), out,
+        progress=False)
+    return out
+
+
+def test_eval_over_time_ages_the_same_programmed_devices(pcm_run, capsys):
+    saved = read_run(pcm_run)
+    assert evaluate_run(saved, age_s=0.0).loss[0] == saved_loss(saved)  # age 0: the chip as programmed
+    ten_years = 10 * 365.25 * 86400
+    plain = evaluate_run(saved, age_s=ten_years, compensate=False)
+    compensated = evaluate_run(saved, age_s=ten_years, compensate=True)
+    assert plain.loss[0] != saved_loss(saved) and compensated.loss[0] != plain.loss[0]
+    assert main(["eval", str(pcm_run), "--time", "1s,1d,10y", "--name", "life"]) == 0
+    rows = (pcm_run / "eval-life-lifetime.csv").read_text().splitlines()
+    assert rows[0].startswith("time,seconds,compensation") and len(rows) == 1 + 3 * 2
+    assert rows[-1].startswith("10y,") and rows[-1].split(",")[2] == "compensated"
+    assert (pcm_run / "eval-life-t10y-plain.h5").is_file()
+
+
+@pytest.mark.parametrize("bad", ["1x", "-1s", "1e9y", ""])
+def test_bad_times_are_refused_in_one_line(pcm_run, bad, capsys):
+    assert main(["eval", str(pcm_run), f"--time={bad}"]) == 2
+    assert "--time" in capsys.readouterr().err
