@@ -15,19 +15,21 @@ import numpy as np
 from tqdm import tqdm
 
 from cosim.data import Dataset, iterate_batches
+from cosim.errors import CosimError
 from cosim.learning.chain import Chain
 from cosim.learning.losses import accuracy
 from cosim.learning.optim import Optimizer, Schedule
 
 METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "epoch_seconds",
-           "free_sweeps", "unconverged_solves")
+           "free_sweeps", "solved_samples", "unconverged_samples", "clamped_fraction")
 
 
 @dataclass
 class History:
     """Per-epoch metrics: accuracies as fractions, losses per sample, training seconds (evaluation
-    excluded), mean free-phase sweeps per analog block, unconverged solves; test metrics are NaN for
-    epochs that were not evaluated."""
+    excluded), mean free-phase sweeps per analog block, samples solved and samples in unconverged solves
+    (every phase of every energy block, evaluation included), the fraction of hidden-node values of free
+    equilibria held at a rail; test metrics are NaN for epochs that were not evaluated."""
 
     metrics: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in METRICS})
 
@@ -61,6 +63,9 @@ class Trainer:
                  batch_size: int, test_batch_size: int, rng: np.random.Generator, progress: bool = True,
                  on_batch: Callable[[int], None] | None = None, evaluate_every_epoch: bool = True,
                  outside_training: Callable[[], AbstractContextManager] = nullcontext):
+        if not 1 <= batch_size <= len(dataset.train_y):
+            raise CosimError(f"data.batch_size = {batch_size} exceeds the {len(dataset.train_y)} training samples: "
+                             "not one full batch to train on; lower data.batch_size or raise data.n_train")
         self.chain, self.dataset = chain, dataset
         self.optimizer, self.schedule = optimizer, schedule
         self.batch_size, self.test_batch_size = batch_size, test_batch_size
@@ -73,7 +78,7 @@ class Trainer:
 
     @property
     def steps_per_epoch(self) -> int:
-        return max(1, len(self.dataset.train_y) // self.batch_size)
+        return len(self.dataset.train_y) // self.batch_size
 
     def fit(self, epochs: int, on_epoch: Callable[[Trainer], None] | None = None) -> History:
         """Train until ``epochs`` epochs are done (continuing a resumed history), then return it."""
@@ -116,5 +121,7 @@ class Trainer:
             train_loss=loss_sum / seen, train_accuracy=correct / seen, test_loss=test_loss,
             test_accuracy=test_accuracy, epoch_seconds=seconds,
             free_sweeps=np.mean([b.mean_free_sweeps for b in analog]) if analog else 0.0,
-            unconverged_solves=sum(b.unconverged for b in analog),
+            solved_samples=sum(b.solved_samples for b in analog),
+            unconverged_samples=sum(b.unconverged for b in analog),
+            clamped_fraction=sum(b.clamped_values for b in analog) / max(sum(b.hidden_values for b in analog), 1),
         )
