@@ -133,12 +133,14 @@ def _write_tree(group: h5py.Group, tree: dict) -> None:
             group.attrs[key] = value
 
 
-def write_results(path: Path, config_yaml: str, groups: dict, allow_nan: frozenset = frozenset(),
+def write_results(path: Path, config_yaml: str, groups: dict, allow_nan: frozenset | None = frozenset(),
                   seal: bool = False) -> None:
     """Write results.h5 atomically: the resolved config as the root attribute ``config`` plus ``groups``
-    (refused when they hold a non-finite number outside ``allow_nan``); ``seal``: add the :func:`digest`
-    of what was written as the root attribute ``sha256``."""
-    check_finite(groups, Path(path).name, allow_nan)
+    (refused when they hold a non-finite number outside ``allow_nan``; None: a table whose NaNs mark
+    missing values, e.g. failed sweep points); ``seal``: add the :func:`digest` of what was written as the
+    root attribute ``sha256``."""
+    if allow_nan is not None:
+        check_finite(groups, Path(path).name, allow_nan)
 
     def write(tmp: Path) -> None:
         with h5py.File(tmp, "w") as f:
