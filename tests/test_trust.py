@@ -222,3 +222,11 @@ def test_per_solve_read_noise_and_coarse_absolute_readout_are_flagged_at_the_sta
     coarse = load_config(TINY, ["chip.tile.node_adc.ideal=false", "chip.tile.node_adc.bits=3",
                                 "chip.tile.ep_readout=absolute"])
     assert "LSB" in resolvability_warnings(prepare(coarse), coarse.training.beta)[0]
+
+
+def test_an_out_of_range_error_signal_is_named_not_blamed_on_beta():
+    config = load_config(TINY)
+    block = prepare(config).chain.energy_blocks[0]
+    block.forward(np.ones((4, 12)), training=True)
+    with pytest.raises(CosimError, match=r"error reaching the analog block \(rms inf\)"):
+        block.nudge_strength(np.full((4, 10), np.inf))

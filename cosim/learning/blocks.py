@@ -254,7 +254,12 @@ class AnalogBlock(SolveStatistics):
         volts = float(np.sqrt(np.mean(free * free))) or 1.0
         error_rms = float(np.sqrt(np.mean(error * error))) or 1.0
         conductance = float(np.mean(self.network.self_conductances[-1]))
-        return self.nudge.beta * volts * conductance / error_rms
+        strength = self.nudge.beta * volts * conductance / error_rms
+        if not 0 < strength < np.inf:
+            raise ParameterError(f"the EP nudge current is {strength:g} A per unit of error: the error reaching the "
+                                 f"analog block (rms {error_rms:g}) or its output (rms {volts:g} V) is out of range; "
+                                 "check the gains of the blocks after it and training.beta")
+        return strength
 
     def output_shape(self, input_shape: tuple) -> tuple:
         width = int(np.prod(input_shape))
