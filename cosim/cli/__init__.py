@@ -61,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cosim {args.command}: error: {err}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:  # files are consistent: every writer replaces its file atomically
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the goodbye
-        print(f"cosim {args.command}: interrupted; finished epochs are saved — rerun with --resume to continue",
-              file=sys.stderr)
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the goodbye
+        try:
+            print(f"cosim {args.command}: interrupted; finished epochs are saved — rerun with --resume to continue",
+                  file=sys.stderr)
+        finally:
+            signal.signal(signal.SIGINT, previous)  # main() may be called again in this process
         return 130
