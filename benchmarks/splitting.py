@@ -149,7 +149,7 @@ def run_one(config, out: Path) -> dict:
         "training_seconds": float(summary["training_seconds"]),
         "free_sweeps_per_block": free_sweeps,  # mean over epochs of the mean over blocks
         "free_sweeps_per_forward": free_sweeps * n_analog,  # every block relaxes once per forward pass
-        "unconverged_solves": int(np.sum(metrics["unconverged_solves"])),
+        "unconverged_solves": int(np.sum(metrics["unconverged_samples"])),
         "warnings": len(caught),
         "analog_blocks": n_analog,
     }

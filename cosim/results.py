@@ -13,17 +13,26 @@ results.h5 layout:
   <other groups>: added by callers, e.g. ``energy``, ``gradcheck``, ``steps`` (per-step training history)
 Every dataset carries ``units`` (SI, "1" for fractions and counts) and ``description`` attributes
 (:func:`units_of`).
-checkpoint.h5: the same root attributes, groups ``model`` (parameters and buffers by chain name),
-  ``optimizer``, ``metrics``, ``chip`` and ``meta/json`` (epochs done, random streams, chip scalars)
+checkpoint.h5: the same root attributes and ``sha256`` (a digest of its config, meta and arrays: a corrupt
+  checkpoint is refused), groups ``model`` (parameters and buffers by chain name), ``optimizer``, ``metrics``,
+  ``chip``, ``gradcheck`` and ``meta/json`` (epochs done, random streams, chip scalars)
+
+Files follow the user's umask (not the 0600 of a temporary file); no writer stores a non-finite number except
+where a group's caller allows NaN as "not measured" (test metrics of epochs that were not evaluated).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import signal
 import tempfile
-from collections.abc import Callable
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,8 +44,40 @@ from cosim import __version__
 from cosim.errors import CosimError
 
 
+class NonFiniteError(CosimError):
+    """A run diverged: a value about to be written is NaN or infinite."""
+
+    exit_code = 1
+
+
+#: the environment variable of the fault-injection hook (tests): "STEP" or "STEP@N" ends the process with
+#: exit code FAULT_EXIT at the N-th pass (default 1st) of STEP, e.g. "checkpoint.h5:renamed@2"
+FAULT_ENV, FAULT_EXIT = "COSIM_FAULT", 70
+_fault_passes: Counter = Counter()
+
+
+def fault_point(step: str) -> None:
+    """Testing hook: simulate a kill (``os._exit``) at ``step`` when COSIM_FAULT names it."""
+    wanted = os.environ.get(FAULT_ENV)
+    if not wanted or wanted.partition("@")[0] != step:
+        return
+    _fault_passes[step] += 1
+    if _fault_passes[step] == int(wanted.partition("@")[2] or 1):
+        os._exit(FAULT_EXIT)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()  # what open() would give a new file under the user's umask
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` then rename tmp onto ``path``: readers never see a half-written file."""
+    """Call ``write(tmp)`` then rename tmp onto ``path``: readers never see a half-written file. The file gets
+    the mode a plain ``open`` would give it (the user's umask), not the temporary's 0600."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -44,7 +85,10 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     tmp = Path(name)  # unique: two writers of the same file never share a temporary
     try:
         write(tmp)
+        os.chmod(tmp, _FILE_MODE)
+        fault_point(f"{path.name}:written")
         os.replace(tmp, path)
+        fault_point(f"{path.name}:renamed")
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -63,7 +107,10 @@ DESCRIPTIONS = {
     "training_seconds": ("s", "training time (evaluation excluded)"),
     "wall_seconds": ("s", "wall time of the point"),
     "free_sweeps": ("1", "mean solver sweeps of a free phase per analog block"),
-    "unconverged_solves": ("1", "solves that stopped at max_sweeps"),
+    "unconverged_samples": ("1", "samples in solves that stopped at their sweep or step cap"),
+    "unconverged_fraction": ("1", "fraction of solved samples in unconverged solves"),
+    "solved_samples": ("1", "samples solved (every phase of every energy block)"),
+    "clamped_fraction": ("1", "fraction of hidden-node values of free equilibria held at a rail"),
     "samples_per_second": ("1/s", "training samples per second"),
     "cosine": ("1", "cosine similarity of EP and implicit-differentiation gradients"),
     "ep_id_cosine": ("1", "mean cosine of EP and implicit-differentiation gradients over the analog tensors"),
@@ -108,6 +155,38 @@ def add_dataset(group: h5py.Group, name: str, data, dims: tuple[str, ...] = (), 
     return dataset
 
 
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold SIGINT (Ctrl-C) back while a group of files is written, so that an interrupt leaves them
+    consistent; it is delivered (KeyboardInterrupt) on leaving. A no-op outside the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def check_finite(tree: dict, what: str, allow_nan: frozenset = frozenset(), prefix: str = "") -> None:
+    """Raise NonFiniteError naming the first NaN or infinite number in ``tree`` (``allow_nan``: slash paths
+    where NaN means "not measured")."""
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            check_finite(value, what, allow_nan, f"{path}/")
+            continue
+        array = np.asarray(value)
+        if array.dtype.kind not in "fc" or np.isfinite(array).all():
+            continue
+        if path in allow_nan and not np.isinf(array).any():
+            continue
+        raise NonFiniteError(f"refusing to write {what}: {path} is not finite (the run diverged); lower "
+                             "training.optimizer.lr or training.beta, or check the chip's converter ranges "
+                             "(full_scale) and input_scale")
+
+
 def _write_tree(group: h5py.Group, tree: dict) -> None:
     """Nested dicts become groups; arrays and lists datasets (with units); scalars and strings attributes."""
     for key, value in tree.items():
@@ -120,9 +199,14 @@ def _write_tree(group: h5py.Group, tree: dict) -> None:
 
 
 def write_results(path: Path, config_yaml: str, groups: dict,
-                  write_more: Callable[[h5py.File], None] | None = None) -> None:
+                  write_more: Callable[[h5py.File], None] | None = None, allow_nan: frozenset | None = frozenset(),
+                  seal: bool = False) -> None:
     """Write results.h5 atomically: the resolved config as the root attribute ``config`` plus ``groups``
-    (and whatever ``write_more(file)`` adds)."""
+    (and whatever ``write_more(file)`` adds); refused when ``groups`` hold a non-finite number outside
+    ``allow_nan`` (None: a table whose NaNs mark missing values, e.g. failed sweep points); ``seal``: add the
+    :func:`digest` of what was written as the root attribute ``sha256``."""
+    if allow_nan is not None:
+        check_finite(groups, Path(path).name, allow_nan)
 
     def write(tmp: Path) -> None:
         with h5py.File(tmp, "w") as f:
@@ -132,6 +216,10 @@ def write_results(path: Path, config_yaml: str, groups: dict,
             _write_tree(f, groups)
             if write_more is not None:
                 write_more(f)
+        if seal:
+            sha = digest(read_results(tmp))
+            with h5py.File(tmp, "a") as f:
+                f.attrs[SEAL] = sha
 
     atomic_write(path, write)
 
@@ -155,22 +243,57 @@ def read_results(path: Path) -> dict:
         raise CosimError(f"{path} is not a readable cosim results file ({err})") from err
 
 
+#: metrics that are NaN by design (epochs that were not evaluated)
+UNMEASURED = frozenset({"metrics/test_loss", "metrics/test_accuracy", "summary/final_test_accuracy"})
+
+
+SEAL = "sha256"
+
+
+def digest(tree: dict) -> str:
+    """SHA-256 of a file's tree as :func:`read_results` returns it (every dataset and attribute by sorted
+    path, with dtype and shape), its own ``sha256`` attribute left out."""
+    sha = hashlib.sha256()
+
+    def feed(node: dict, prefix: str) -> None:
+        for key in sorted(node):
+            value = node[key]
+            if isinstance(value, dict):
+                feed(value, f"{prefix}{key}/")
+            elif f"{prefix}{key}" != SEAL:
+                array = np.asarray(value)
+                sha.update(f"{prefix}{key}|{array.dtype.str}|{array.shape}|".encode())
+                sha.update(array.tobytes() if array.dtype.kind != "O" else repr(value).encode())
+
+    feed(tree, "")
+    return sha.hexdigest()
+
+
 def save_checkpoint(path: Path, config_yaml: str, arrays: dict[str, dict[str, np.ndarray]], meta: dict) -> None:
-    """A resumable snapshot: groups of arrays (model, optimiser, metrics) and JSON-able ``meta``."""
-    write_results(path, config_yaml, {**arrays, "meta": {"json": json.dumps(meta)}})
+    """A resumable snapshot: groups of arrays (model, optimiser, metrics) and JSON-able ``meta``, with the
+    SHA-256 :func:`digest` of them all as the root attribute ``sha256``."""
+    write_results(path, config_yaml, {**arrays, "meta": {"json": json.dumps(meta)}}, allow_nan=UNMEASURED,
+                  seal=True)
 
 
 def load_checkpoint(path: Path) -> tuple[str, dict, dict]:
-    """(config YAML, array groups, meta) of a checkpoint written by :func:`save_checkpoint`."""
+    """(config YAML, array groups, meta) of a checkpoint written by :func:`save_checkpoint`; a checkpoint
+    whose content does not match its digest is refused."""
     tree = read_results(path)
-    meta = json.loads(tree.pop("meta")["json"])
-    config = tree.pop("config")
-    arrays = {k: v for k, v in tree.items() if isinstance(v, dict)}
+    try:
+        intact = tree.get(SEAL) == digest(tree)
+        meta, config = json.loads(tree.pop("meta")["json"]), tree.pop("config")
+        arrays = {k: v for k, v in tree.items() if isinstance(v, dict)}
+    except (KeyError, TypeError, ValueError):
+        intact = False
+    if not intact:
+        raise CosimError(f"{path} is corrupt or incomplete (its content does not match its SHA-256 digest); "
+                         "delete it and run without --resume to start over")
     return config, arrays, meta
 
 
 # ------------------------------------------------------------------------------ the run-file layout
-RESULTS, CHECKPOINT = "results.h5", "checkpoint.h5"
+RESULTS, CHECKPOINT, CONFIG = "results.h5", "checkpoint.h5", "config.yaml"
 #: names of an analog block's arrays in parameters/block<i> (layer l, bias layer m)
 CONDUCTANCES, BIAS_CURRENTS = "conductances_S.{}", "bias_currents_A.{}"
 
@@ -195,7 +318,39 @@ def run_parameters(chain, placements: dict[int, int]) -> dict:
 def write_run_results(path: Path, config_yaml: str, metrics: dict, summary: dict, parameters: dict,
                       extra: dict) -> None:
     """results.h5 of a run: metrics, summary, parameters (:func:`run_parameters`) and ``extra`` groups."""
-    write_results(path, config_yaml, {"metrics": metrics, "summary": summary, "parameters": parameters, **extra})
+    write_results(path, config_yaml, {"metrics": metrics, "summary": summary, "parameters": parameters, **extra},
+                  allow_nan=UNMEASURED)
+
+
+def writable_dir(out: Path) -> Path:
+    """Create ``out`` (and its parents) and check that files can be written into it: a one-line CosimError
+    when it is a file, lies below a file or is not writable."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if not out.is_dir():
+            raise CosimError(f"--out {out} is a file, not a directory; choose another --out")
+        handle, probe = tempfile.mkstemp(prefix=".cosim-probe.", dir=out)
+        os.close(handle)
+        os.unlink(probe)
+    except (FileExistsError, NotADirectoryError):
+        raise CosimError(f"--out {out} cannot be a directory: it or a parent of it is a file; choose another --out") from None
+    except OSError as err:
+        raise CosimError(f"--out {out} is not writable ({err.strerror}); choose another --out") from None
+    return out
+
+
+def prepare_out_dir(out: Path, resume: bool = False, force: bool = False) -> None:
+    """Make ``out`` ready for a run before any work: a :func:`writable_dir`, holding another run's files only
+    when they are resumed (``resume``) or may be overwritten (``force``, which deletes them)."""
+    out = writable_dir(out)
+    previous = [out / name for name in (RESULTS, CHECKPOINT, CONFIG) if (out / name).exists()]
+    if previous and not (resume or force):
+        raise CosimError(f"--out {out} holds another run ({previous[0].name}); add --resume to continue it, "
+                         "--force to overwrite it, or choose another --out")
+    if force and not resume:
+        for path in previous:
+            path.unlink()
 
 
 def read_summary(path: Path) -> dict:

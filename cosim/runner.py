@@ -2,16 +2,21 @@
 
 DIR/config.yaml      the resolved config (every default written out)
 DIR/results.h5       metrics, summary and final parameters (rewritten atomically after every epoch)
-DIR/checkpoint.h5    model, optimiser, chip, random-stream and metric state after the last finished epoch
+DIR/checkpoint.h5    model, optimiser, chip, random-stream and metric state after the last finished epoch,
+                     with the gradient check of that epoch and a SHA-256 digest
 DIR/report.html      one self-contained page: config, health, training curves, energy, per-tile pictures
                      (cosim.report.run), written once after training
-Files are replaced atomically (a temporary file, then a rename).
-A killed run restarted with ``resume=True`` continues from its last finished epoch.
+Files are replaced atomically (a temporary file, then a rename). After every epoch the checkpoint is
+written first, then results.h5 from the same state (Ctrl-C is held back meanwhile). A run killed between
+the two is repaired by ``resume=True``: it continues from the checkpoint's last finished epoch and rewrites
+results.h5 from the checkpoint when no epoch is left to train.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,14 +32,12 @@ from cosim.data import Dataset
 from cosim.errors import CosimError
 from cosim.learning.chain import Chain
 from cosim.learning.optim import Optimizer, Schedule
-from cosim.learning.train import Trainer
+from cosim.learning.train import METRICS, Trainer
 from cosim.report import tiles
 from cosim.report.run import write_run_report
-from cosim.results import (CHECKPOINT, RESULTS, atomic_write, load_checkpoint, run_parameters, save_checkpoint,
-                           write_run_results)
+from cosim.results import (CHECKPOINT, CONFIG, RESULTS, atomic_write, interrupts_deferred, load_checkpoint,
+                           run_parameters, save_checkpoint, write_run_results)
 from cosim.streams import Streams
-
-CONFIG = "config.yaml"
 
 
 @dataclass
@@ -49,6 +52,7 @@ class Session:
     schedule: Schedule
     streams: Streams
     trainer: Trainer
+    agreement: dict = field(default_factory=dict)  # the last epoch's :func:`gradient_agreement`
     #: streams and chip scalars as the last test evaluation began (``epoch``: its index), so that `cosim eval`
     #: replays that evaluation exactly: evaluating draws noise and may recalibrate converters
     before_evaluation: dict = field(default_factory=dict)
@@ -62,7 +66,8 @@ class Session:
             yield
 
     def state(self) -> tuple[dict, dict]:
-        """(JSON-able meta, array groups) of a checkpoint: model, optimiser, metrics, chip and streams."""
+        """(JSON-able meta, array groups) of a checkpoint: model, optimiser, metrics, chip, streams and the
+        last gradient check."""
         chip_scalars, chip_arrays = self.chip.state()
         meta = {"epochs_done": self.trainer.history.epochs, "streams": self.streams.state(), "chip": chip_scalars,
                 "evaluation": self.before_evaluation}
@@ -70,7 +75,7 @@ class Session:
         steps = {k: np.asarray(v) for k, v in self.trainer.history.steps.items()}
         # model state as views: written straight to the file, no copies of large crossbars
         arrays = {"model": self.chain.state(), "optimizer": self.optimizer.state_dict(copy=False),
-                  "metrics": metrics, "steps": steps, "chip": chip_arrays}
+                  "metrics": metrics, "steps": steps, "chip": chip_arrays, "gradcheck": self.agreement}
         return meta, arrays
 
     def load_state(self, meta: dict, arrays: dict) -> None:
@@ -85,6 +90,7 @@ class Session:
             history.metrics[name] = np.atleast_1d(values).tolist()
         for name, values in arrays.get("steps", {}).items():
             history.steps[name] = np.atleast_1d(values).tolist()
+        self.agreement = arrays.get("gradcheck", {})
 
 
 def prepare(config: Config, progress: bool = False) -> Session:
@@ -92,7 +98,7 @@ def prepare(config: Config, progress: bool = False) -> Session:
     dataset = build_dataset(config)
     streams = Streams(config.seed)
     chain, chip = build_chain(config, dataset.train_x.shape[1:], dataset.n_classes, streams)
-    steps = max(1, len(dataset.train_y) // config.data.batch_size)
+    steps = max(1, len(dataset.train_y) // config.data.batch_size)  # the Trainer refuses a set under one batch
     optimizer, schedule = build_optimizer(config, chain, steps)
     trainer = Trainer(chain, dataset, optimizer, schedule, config.data.batch_size, config.data.test_batch_size,
                       rng=streams("data/order"), progress=progress, on_batch=chip.book_step,
@@ -102,8 +108,10 @@ def prepare(config: Config, progress: bool = False) -> Session:
     return session
 
 
-def run(config: Config, out: Path, resume: bool = False, progress: bool = True):
-    """Train and evaluate ``config``, writing DIR's files; returns the run's summary and its chip."""
+def run(config: Config, out: Path, resume: bool = False, progress: bool = True,
+        warn: Callable[[str], None] | None = None):
+    """Train and evaluate ``config``, writing DIR's files; returns the run's summary and its chip. ``warn``
+    receives each of :func:`resolvability_warnings` at the start (default: :func:`warnings.warn`)."""
     out = Path(out)
     config_yaml = dump_config(config)
     with threadpool_limits(limits=config.solver.threads, user_api="blas"):
@@ -112,9 +120,14 @@ def run(config: Config, out: Path, resume: bool = False, progress: bool = True):
             _restore(session, out / CHECKPOINT, config_yaml)
         elif (out / CHECKPOINT).exists() and not resume:
             (out / CHECKPOINT).unlink()
+        for message in resolvability_warnings(session, config.training.beta):
+            (warn or warnings.warn)(message)
         atomic_write(out / CONFIG, lambda tmp: tmp.write_text(config_yaml))
         initial = analog_conductances(session.chain)
+        trained_before = session.trainer.history.epochs
         session.trainer.fit(config.training.epochs, on_epoch=lambda t: _save(session, out, config_yaml))
+        if session.trainer.history.epochs == trained_before and trained_before:
+            _write_results(session, out, config_yaml)  # a resumed, finished run: results from its checkpoint
     write_run_report(out, tiles.snapshot(session.chip, session.chain, initial))
     return summarise(session), session.chip
 
@@ -125,10 +138,12 @@ def analog_conductances(chain) -> list[np.ndarray]:
 
 
 def summarise(session: Session) -> dict:
+    """The run's final figures (the ``summary`` attributes of results.h5, see docs/results.md)."""
     trainer, report = session.trainer, session.chip.ledger.report()
     metrics = trainer.history.metrics
     samples = trainer.steps_per_epoch * trainer.batch_size * trainer.history.epochs
-    return {
+    solved, unconverged = sum(metrics["solved_samples"]), sum(metrics["unconverged_samples"])
+    summary = {
         "epochs": trainer.history.epochs,
         "final_test_accuracy": metrics["test_accuracy"][-1],
         "final_train_accuracy": metrics["train_accuracy"][-1],
@@ -138,7 +153,73 @@ def summarise(session: Session) -> dict:
         "energy_per_training_sample_J": report["total_per_training_sample_J"],
         "energy_per_inference_J": report["total_per_inference_J"],
         "chip_area_mm2": session.chip.area()["total_mm2"],
+        "unconverged_samples": int(unconverged),
+        "unconverged_fraction": unconverged / max(solved, 1),
+        "clamped_fraction": metrics["clamped_fraction"][-1],
     }
+    if session.agreement:
+        summary["ep_id_cosine"] = float(session.agreement["mean_cosine"])
+        names = [bytes(n).decode() for n in session.agreement["names"]]
+        for block in dict.fromkeys(name.split(".")[0] for name in names):
+            cosines = [c for n, c in zip(names, session.agreement["cosine"]) if n.split(".")[0] == block]
+            summary[f"ep_id_cosine.{block}"] = float(np.mean(cosines))
+    for tile in session.chip.tiles:
+        for name, converter in tile.converters().items():
+            if not converter.spec.ideal and converter.conversions:
+                summary[f"clip_fraction.tile{tile.id}.{name}"] = converter.saturated / converter.conversions
+    return summary
+
+
+#: a broken run: more unconverged samples, a lower EP-vs-ID cosine or more clipping than this
+MAX_UNCONVERGED, MIN_COSINE, MAX_CLIPPING = 0.01, 0.9, 0.05
+
+
+def health_warnings(summary: dict) -> list[str]:
+    """One line per sign of a broken run in ``summary``, naming the knob to look at."""
+    lines = []
+    if summary.get("unconverged_fraction", 0) > MAX_UNCONVERGED:
+        lines.append(f"{100 * summary['unconverged_fraction']:.1f} % of solved samples ({summary['unconverged_samples']}) "
+                     "came from unconverged solves; raise solver.max_sweeps or loosen solver.tol")
+    for key, value in summary.items():
+        if key.startswith("ep_id_cosine.") and value < MIN_COSINE:
+            lines.append(f"the EP gradient of {key.split('.', 1)[1]} agrees poorly with the exact one (cosine "
+                         f"{value:.2f} < {MIN_COSINE}); look at training.beta, chip.tile.device.read_noise_redraw "
+                         "and the node ADCs (chip.tile.node_adc, chip.tile.ep_readout)")
+        if key.startswith("clip_fraction.") and value > MAX_CLIPPING:
+            _, tile, converter = key.split(".", 2)
+            kind = converter.split(".")[0]
+            lines.append(f"{tile} {converter} clipped {100 * value:.1f} % of its conversions; widen "
+                         f"chip.tile.{kind}.full_scale (range: fixed) or chip.tile.{kind}.margin (range: calibrated)")
+    return lines
+
+
+def resolvability_warnings(session: Session, beta: float) -> list[str]:
+    """Configurations under which EP's phase difference drowns, one line each (checked at the start).
+
+    The nudge moves the outputs by about beta x their RMS voltage, and the hidden nodes by less. Read noise
+    redrawn at every solve moves every node by about read_noise x its voltage between the phases EP
+    compares; measured on the default chip, read_noise = beta / 100 already leaves a gradient cosine of
+    0.2 (docs/sweeps.md), so it is flagged from beta / 1000. With ``ep_readout: absolute`` each phase is
+    quantised on its own: an LSB above beta x half the rail span hides the phase difference."""
+    lines = []
+    for tile in session.chip.tiles:
+        device, config = tile.config.device, tile.config
+        if device.read_noise > beta / 1000 and device.read_noise_redraw == "solve":
+            lines.append(f"tile {tile.id}: read noise {device.read_noise:g} redrawn at every solve moves the nodes "
+                         f"between EP's phases by more than the nudge (training.beta = {beta:g}) can resolve; "
+                         "use chip.tile.device.read_noise_redraw: step (slow noise) or a larger training.beta")
+        adc = config.node_adc
+        rails = zip(tile.network.lower_rails, tile.network.upper_rails)
+        spans = [float(np.max(hi - lo)) for lo, hi in rails if np.all(np.isfinite(hi - lo))]
+        if adc.ideal or config.ep_readout != "absolute" or not spans:
+            continue
+        span = 2 * adc.full_scale if adc.range == "fixed" else max(spans)
+        lsb = span / (2 ** adc.bits - 1)
+        if lsb > beta * max(spans) / 2:
+            lines.append(f"tile {tile.id}: the node ADC's LSB ({lsb:.3g} V, {adc.bits} bits, absolute readout) exceeds "
+                         f"the phase difference of a nudge of training.beta = {beta:g}; use chip.tile.ep_readout: "
+                         "differential or more chip.tile.node_adc.bits")
+    return lines
 
 
 def gradient_agreement(session: Session, samples: int = 64) -> dict:
@@ -159,26 +240,31 @@ def gradient_agreement(session: Session, samples: int = 64) -> dict:
 
 
 def _save(session: Session, out: Path, config_yaml: str) -> None:
-    """After every epoch: checkpoint and results (replaced atomically), with the epoch's EP-vs-ID cosines."""
-    agreement = gradient_agreement(session)  # before the checkpoint: it draws device read noise
-    if agreement:
-        session.trainer.history.metrics.setdefault("ep_id_cosine_per_tensor", []).append(agreement["cosine"])
-    meta, arrays = session.state()
-    save_checkpoint(out / CHECKPOINT, config_yaml, arrays, meta)
-    summary = summarise(session)
-    if agreement:
-        summary["ep_id_cosine"] = agreement["mean_cosine"]
-    write_run_results(out / RESULTS, config_yaml, arrays["metrics"], summary,
+    """After every epoch: the checkpoint, then results.h5 from the same state (both replaced atomically,
+    Ctrl-C held back in between), with the epoch's EP-vs-ID cosines."""
+    session.agreement = gradient_agreement(session)  # before the checkpoint: it draws device read noise
+    if session.agreement:
+        session.trainer.history.metrics.setdefault("ep_id_cosine_per_tensor", []).append(session.agreement["cosine"])
+    with interrupts_deferred():
+        meta, arrays = session.state()
+        save_checkpoint(out / CHECKPOINT, config_yaml, arrays, meta)
+        _write_results(session, out, config_yaml, arrays)
+
+
+def _write_results(session: Session, out: Path, config_yaml: str, arrays: dict | None = None) -> None:
+    """results.h5 of the session's state (``arrays``: its :meth:`Session.state` arrays, if at hand)."""
+    arrays = session.state()[1] if arrays is None else arrays
+    write_run_results(out / RESULTS, config_yaml, arrays["metrics"], summarise(session),
                       run_parameters(session.chain, session.chip.placements),
-                      {"energy": session.chip.ledger.report(), "area": session.chip.area(), "gradcheck": agreement,
-                       "steps": arrays["steps"]})
+                      {"energy": session.chip.ledger.report(), "area": session.chip.area(),
+                       "gradcheck": session.agreement, "steps": arrays["steps"]})
 
 
 def _restore(session: Session, path: Path, config_yaml: str) -> None:
     saved_config, arrays, meta = load_checkpoint(path)
-    if "streams" not in meta:
-        raise CosimError(f"{path} was written by an older cosim (without the chip or named random streams); run "
-                         "without --resume to start over")
+    if "streams" not in meta or any(name not in arrays["metrics"] for name in METRICS):
+        raise CosimError(f"{path} was written by an older cosim (without the chip, named random streams or "
+                         "today's metrics); run without --resume to start over")
     if saved_config != config_yaml:
         raise CosimError(f"{path} was written by a run with a different config; use another --out directory, "
                          "or run without --resume to start over")

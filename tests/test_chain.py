@@ -111,7 +111,7 @@ def test_short_training_run_beats_chance_widely():
     history = trainer.fit(epochs=3).metrics
     assert history["train_loss"][-1] < 0.6 * history["train_loss"][0]
     assert history["test_accuracy"][-1] > 0.8  # chance is 0.25
-    assert history["unconverged_solves"][-1] == 0
+    assert history["unconverged_samples"][-1] == 0
 
 
 def test_state_round_trip_restores_the_model():

@@ -2,13 +2,15 @@
 and ``main`` (its docstring is the command's ``--help`` description).
 
 Every user error (a bad config, a missing dataset, ...) is one readable line on stderr and a non-zero
-exit code — 2 for input errors, 1 for failures such as an unconverged solver — never a traceback.
+exit code — 2 for input errors, 1 for failures such as an unconverged solver or a diverged run — never a
+traceback; Ctrl-C exits 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 # Deliberate threading before numpy loads BLAS: one thread unless the user chose (config: solver.threads).
@@ -58,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     except CosimError as err:
         print(f"cosim {args.command}: error: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print(f"cosim {args.command}: interrupted; finished epochs are saved — rerun with --resume to continue",
-              file=sys.stderr)
+    except KeyboardInterrupt:  # files are consistent: every writer replaces its file atomically
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the goodbye
+        try:
+            print(f"cosim {args.command}: interrupted; finished epochs are saved — rerun with --resume to continue",
+                  file=sys.stderr)
+        finally:
+            signal.signal(signal.SIGINT, previous)  # main() may be called again in this process
         return 130

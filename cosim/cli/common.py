@@ -36,7 +36,7 @@ def show_first_convergence_warning_only() -> None:
             if shown:
                 return
             shown.append(message)
-            message = f"{message} (further ones are not shown: see the unconverged_solves metric)"
+            message = f"{message} (further ones are not shown: see the unconverged_samples metric)"
         original(message, category, *args, **kwargs)
 
     warnings.showwarning = show

@@ -31,16 +31,16 @@ def main(args) -> int:
     from cosim import plots
     from cosim.config import dump_config
     from cosim.learning import gradcheck
-    from cosim.results import write_results
+    from cosim.results import writable_dir, write_results
     from cosim.runner import prepare
 
     if not args.as_configured:
         args.overrides += VALIDATION_PRECISION
     config = load(args)
     beta = config.training.beta if args.beta is None else args.beta
-    if not beta > 0 or args.samples < 2:
-        raise CosimError("--beta must be positive and --samples at least 2")
-    out = args.out or Path("runs") / f"{args.config.stem}-gradcheck"
+    if not 0 < beta <= 10 or args.samples < 2:
+        raise CosimError(f"--beta must be in (0, 10] and --samples at least 2, got {beta:g} and {args.samples}")
+    out = writable_dir(args.out or Path("runs") / f"{args.config.stem}-gradcheck")
     with threadpool_limits(limits=config.solver.threads, user_api="blas"):
         session = prepare(config)
         data = session.dataset
@@ -49,16 +49,22 @@ def main(args) -> int:
         rows = gradcheck.compare(session.chain, data.train_x[:args.samples], data.train_y[:args.samples], beta,
                                  config.training.estimator)
     print(gradcheck.format_table(rows))
+    flags = gradcheck.flags(rows)
+    unconverged = sum(b.unconverged for b in session.chain.energy_blocks)
+    if unconverged:
+        print(f"WARNING: {unconverged} of {sum(b.solved_samples for b in session.chain.energy_blocks)} solved samples "
+              "did not converge; rows marked so compare unsettled states: raise solver.max_sweeps or loosen solver.tol")
     placements = session.chip.placements
     if placements:
         print("tiles: " + ", ".join(f"model.blocks[{b}] (block{b}) on tile {t}" for b, t in placements.items()))
-    out.mkdir(parents=True, exist_ok=True)
     columns = {field: [getattr(r, field) for r in rows] for field in ("cosine", "relative_error", "norm_ep", "norm_id")}
     write_results(out / "gradcheck.h5", dump_config(config),
                   {"gradcheck": {"names": [r.name.encode() for r in rows], **columns, "beta": beta,
-                                 "samples": args.samples,
+                                 "flags": [f.encode() for f in flags], "samples": args.samples,
+                                 "unconverged_samples": unconverged,
                                  "tiles": {f"block{b}": t for b, t in placements.items()}}})
-    plots.gradient_agreement([r.name for r in rows], columns["cosine"], columns["relative_error"],
+    labels = [f"{r.name} ({flag})" if flag else r.name for r, flag in zip(rows, flags)]
+    plots.gradient_agreement(labels, columns["cosine"], columns["relative_error"],
                              out / "gradcheck.png", title=f"EP vs ID, beta={beta:g}, {args.samples} samples")
     print(f"\nwritten: {out / 'gradcheck.h5'}, {out / 'gradcheck.png'}")
     return 0

@@ -18,20 +18,29 @@ def add_arguments(parser) -> None:
     parser.add_argument("--tol", type=float, metavar="VOLTS", help="tolerance on max |dv| for every tile")
     parser.add_argument("--backend", choices=("batch", "shared"), default="batch",
                         help="ngspice as a subprocess (`ngspice -b`, default) or libngspice through PySpice")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="stop an ngspice call after this long (batch back end; default 600, or the "
+                             "environment variable COSIM_NGSPICE_TIMEOUT)")
 
 
 def main(args) -> int:
     from threadpoolctl import threadpool_limits
 
+    from cosim.errors import CosimError
     from cosim.spice import find_ngspice
     from cosim.spice.check import check_cases, format_reports
+    from cosim.spice.ngspice import default_timeout
 
+    timeout = default_timeout() if args.timeout is None else args.timeout
+    if not 0 < timeout < float("inf"):
+        raise CosimError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     if args.backend == "batch":
         find_ngspice()
     with threadpool_limits(limits=1, user_api="blas"):
         settings, cases = spice_cases(args)
         reports = check_cases(cases, args.backend, args.tol, settings,
-                              progress=lambda c: print(f"  solving {c.name} ...", file=sys.stderr, flush=True))
+                              progress=lambda c: print(f"  solving {c.name} ...", file=sys.stderr, flush=True),
+                              timeout=timeout)
     print(f"{args.config}: {len(cases)} operating points, ngspice back end {args.backend}")
     print(format_reports(reports, settings))
     failed = [r.tile for r in reports if not r.passed]

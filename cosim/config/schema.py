@@ -504,8 +504,12 @@ class DeviceConfig:
     read_noise: float = setting(
         0.0, doc="Std of the multiplicative conductance fluctuation seen by a solve (fraction of g).", min=0, max=1)
     read_noise_redraw: Literal["solve", "step"] = setting(
-        "solve", doc="When read noise is redrawn: at every solve (free and each nudged phase see independent "
-        "noise), or once per training step (slow fluctuations: the phases of one step share it).")
+        "step", doc="When read noise is redrawn. 'step' (default): once per training step, the free and nudged "
+        "phases share it — slow (1/f) fluctuations, which dominate resistive-memory read noise and are constant "
+        "over the microseconds of one step; EP's phase difference then cancels them. 'solve': at every solve — "
+        "fast (thermal) noise, independent in each phase; it adds about read_noise x the node voltages to EP's "
+        "phase difference whatever beta is, and already read_noise = beta / 100 leaves EP's gradient mostly noise "
+        "(cosim warns from beta / 1000).")
     variability: float = setting(
         0.0, doc="Device-to-device spread: std of a static per-device gain on the conductance it holds.", min=0, max=1)
     stuck_at_min: float = setting(0.0, doc="Fraction of devices stuck at g_min_S.", min=0, max=1)

@@ -117,24 +117,39 @@ class IdealHardware:
 
 
 class SolveStatistics:
-    """Counters of an energy block's relaxations, reported per epoch by the trainer."""
+    """Counters of an energy block's relaxations, reported per epoch by the trainer: samples solved and
+    samples in unconverged solves (a batched solve that misses its tolerance counts all its samples), and
+    hidden-node values of free equilibria held at a rail."""
 
     def reset_counters(self) -> None:
-        """Zero the solve statistics (free relaxations, their sweeps or steps, unconverged solves)."""
-        self.free_solves = self.free_sweeps = self.unconverged = 0
+        """Zero the solve statistics (free relaxations, their sweeps or steps, unconverged samples, rails)."""
+        self.free_solves = self.free_sweeps = self.solved_samples = self.unconverged = 0
+        self.hidden_values = self.clamped_values = 0
 
     @property
     def mean_free_sweeps(self) -> float:
         """Mean sweeps (or gradient evaluations) per free relaxation."""
         return self.free_sweeps / max(self.free_solves, 1)
 
+    def hidden_rails(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(lower, upper) rails of each hidden layer (volts); none for a block without rails."""
+        return []
+
     def _count_free(self, state) -> None:
         self.free_solves += 1
         self.free_sweeps += state.info.sweeps
         self._count(state)
+        for v, (lo, hi) in zip(state.layers[1:-1], self.hidden_rails()):
+            tol = 1e-3 * np.where(np.isfinite(hi - lo), hi - lo, 0.0)  # within 0.1 % of the rail span
+            self.hidden_values += v.size
+            self.clamped_values += int(np.count_nonzero((v <= lo + tol) | (v >= hi - tol)))
 
     def _count(self, *states) -> None:
-        self.unconverged += sum(not s.info.converged for s in states if s is not None)
+        for state in states:
+            if state is not None:
+                samples = state.layers[0].shape[0]
+                self.solved_samples += samples
+                self.unconverged += 0 if state.info.converged else samples
 
 
 class EnergyBlock(SolveStatistics):
@@ -238,6 +253,9 @@ class AnalogBlock(EnergyBlock):
         if self.learn_biases:
             self.network.set_biases([t * self.g_max for t in self.theta_bias])
 
+    def hidden_rails(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return list(zip(self.network.lower_rails, self.network.upper_rails))
+
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         self._input_shape = x.shape[1:]
         flat = x.reshape(x.shape[0], -1)
@@ -268,4 +286,9 @@ class AnalogBlock(EnergyBlock):
         volts = float(np.sqrt(np.mean(free * free))) or 1.0
         error_rms = float(np.sqrt(np.mean(error * error))) or 1.0
         conductance = float(np.mean(self.network.self_conductances[-1]))
-        return self.nudge.beta * volts * conductance / error_rms
+        strength = self.nudge.beta * volts * conductance / error_rms
+        if not 0 < strength < np.inf:
+            raise ParameterError(f"the EP nudge current is {strength:g} A per unit of error: the error reaching the "
+                                 f"analog block (rms {error_rms:g}) or its output (rms {volts:g} V) is out of range; "
+                                 "check the gains of the blocks after it and training.beta")
+        return strength

@@ -3,11 +3,15 @@
 On one batch the chain relaxes once; its backward pass then runs twice from the same free equilibria —
 once with every analog block on implicit differentiation (exact), once on EP — and every parameter
 tensor, analog and digital, is compared by cosine similarity and relative error.
+
+One rule flags a row whose score is not meaningful, the same in the table, gradcheck.h5 and the plot
+(:func:`flags`): its exact gradient is structurally zero (e.g. a bias followed by batch-norm), or it was
+computed from an equilibrium whose solve did not converge.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -24,6 +28,7 @@ class TensorAgreement:
     relative_error: float
     norm_ep: float
     norm_id: float
+    unconverged: bool = False  # some solve behind this tensor's gradients missed its tolerance
 
 
 def chained_gradients(chain: Chain, x: np.ndarray, y: np.ndarray, algorithm: str, beta: float,
@@ -40,6 +45,8 @@ def compare(chain: Chain, x: np.ndarray, y: np.ndarray, beta: float, estimator: 
             training: bool = True) -> list[TensorAgreement]:
     """Per-tensor agreement of EP (strength ``beta``) with ID on the batch (x, y)."""
     saved = [block.nudge for block in chain.energy_blocks]
+    for block in chain.energy_blocks:
+        block.reset_counters()
     chain.forward(x, training=training)
     try:
         exact = chained_gradients(chain, x, y, "id", beta, estimator)
@@ -47,7 +54,13 @@ def compare(chain: Chain, x: np.ndarray, y: np.ndarray, beta: float, estimator: 
     finally:
         for block, nudge in zip(chain.energy_blocks, saved):
             block.nudge = nudge
-    return [agreement(name, g_ep, g_id) for name, g_ep, g_id in zip(chain.parameter_names(), ep, exact)]
+    # the error flows backwards: an unconverged block taints its own gradients and those of every block before it
+    tainted, taint = [], False
+    for block in reversed(chain.blocks):
+        taint = taint or bool(getattr(block, "unconverged", 0))
+        tainted += [taint] * len(block.parameter_names)
+    rows = [agreement(name, g_ep, g_id) for name, g_ep, g_id in zip(chain.parameter_names(), ep, exact)]
+    return [replace(row, unconverged=bad) for row, bad in zip(rows, reversed(tainted))]
 
 
 def agreement(name: str, g_ep: np.ndarray, g_id: np.ndarray, chunk: int = 1 << 20) -> TensorAgreement:
@@ -68,16 +81,22 @@ def agreement(name: str, g_ep: np.ndarray, g_id: np.ndarray, chunk: int = 1 << 2
 
 
 #: a tensor whose exact gradient norm is below this fraction of the largest one has a structurally zero
-#: gradient (e.g. a bias followed by batch-norm): its cosine compares rounding noise and is flagged
-NEGLIGIBLE = 1e-9
+#: gradient (e.g. a bias followed by batch-norm): its cosine compares rounding and solver-tolerance noise
+NEGLIGIBLE = 1e-6
+ZERO, UNCONVERGED = "exact gradient ~0: cosine not meaningful", "from an unconverged solve"
+
+
+def flags(rows: list[TensorAgreement]) -> list[str]:
+    """Per row, why its cosine is not to be trusted ("" when it is): the one rule of table, h5 and plot."""
+    largest = max((r.norm_id for r in rows), default=0.0)
+    return ["; ".join(note for note, bad in ((ZERO, r.norm_id <= NEGLIGIBLE * largest), (UNCONVERGED, r.unconverged))
+                      if bad) for r in rows]
 
 
 def format_table(rows: list[TensorAgreement]) -> str:
     width = max(len(r.name) for r in rows)
-    largest = max(r.norm_id for r in rows)
     lines = [f"{'parameter tensor':<{width}}  {'cosine':>10}  {'rel. error':>10}  {'|EP|':>10}  {'|ID|':>10}"]
-    for r in rows:
-        note = "  (exact gradient ~0: cosine not meaningful)" if r.norm_id < NEGLIGIBLE * largest else ""
+    for r, flag in zip(rows, flags(rows)):
         lines.append(f"{r.name:<{width}}  {r.cosine:10.6f}  {r.relative_error:10.2e}  {r.norm_ep:10.3e}  "
-                     f"{r.norm_id:10.3e}{note}")
+                     f"{r.norm_id:10.3e}{f'  ({flag})' if flag else ''}")
     return "\n".join(lines)

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cosim.data import Dataset, iterate_batches
+from cosim.errors import CosimError
 from cosim.learning.chain import Chain
 from cosim.learning.losses import accuracy
 from cosim.learning.optim import Optimizer, Schedule
 from cosim.report.progress import progress
 
 METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "epoch_seconds",
-           "free_sweeps", "unconverged_solves")
+           "free_sweeps", "solved_samples", "unconverged_samples", "clamped_fraction")
 #: columns of the per-step history, and how many windows of steps each epoch is logged in
 STEPS, POINTS_PER_EPOCH = ("step", "loss", "accuracy"), 50
 
@@ -29,9 +30,11 @@ STEPS, POINTS_PER_EPOCH = ("step", "loss", "accuracy"), 50
 @dataclass
 class History:
     """Per-epoch metrics: accuracies as fractions, losses per sample, training seconds (evaluation
-    excluded), mean free-phase sweeps per analog block, unconverged solves; test metrics are NaN for
-    epochs that were not evaluated. ``steps``: per window of training steps, the step it ends at (counted
-    from 1 over the whole run) and the window's mean loss per sample and accuracy."""
+    excluded), mean free-phase sweeps per analog block, samples solved and samples in unconverged solves
+    (every phase of every energy block, evaluation included), the fraction of hidden-node values of free
+    equilibria held at a rail; test metrics are NaN for epochs that were not evaluated. ``steps``: per window
+    of training steps, the step it ends at (counted from 1 over the whole run) and the window's mean loss per
+    sample and accuracy."""
 
     metrics: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in METRICS})
     steps: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in STEPS})
@@ -66,6 +69,9 @@ class Trainer:
                  batch_size: int, test_batch_size: int, rng: np.random.Generator, progress: bool = True,
                  on_batch: Callable[[int], None] | None = None, evaluate_every_epoch: bool = True,
                  outside_training: Callable[[], AbstractContextManager] = nullcontext):
+        if not 1 <= batch_size <= len(dataset.train_y):
+            raise CosimError(f"data.batch_size = {batch_size} exceeds the {len(dataset.train_y)} training samples: "
+                             "not one full batch to train on; lower data.batch_size or raise data.n_train")
         self.chain, self.dataset = chain, dataset
         self.optimizer, self.schedule = optimizer, schedule
         self.batch_size, self.test_batch_size = batch_size, test_batch_size
@@ -78,7 +84,7 @@ class Trainer:
 
     @property
     def steps_per_epoch(self) -> int:
-        return max(1, len(self.dataset.train_y) // self.batch_size)
+        return len(self.dataset.train_y) // self.batch_size
 
     def fit(self, epochs: int, on_epoch: Callable[[Trainer], None] | None = None) -> History:
         """Train until ``epochs`` epochs are done (continuing a resumed history), then return it."""
@@ -126,7 +132,9 @@ class Trainer:
             train_loss=loss_sum / seen, train_accuracy=correct / seen, test_loss=test_loss,
             test_accuracy=test_accuracy, epoch_seconds=seconds,
             free_sweeps=np.mean([b.mean_free_sweeps for b in analog]) if analog else 0.0,
-            unconverged_solves=sum(b.unconverged for b in analog),
+            solved_samples=sum(b.solved_samples for b in analog),
+            unconverged_samples=sum(b.unconverged for b in analog),
+            clamped_fraction=sum(b.clamped_values for b in analog) / max(sum(b.hidden_values for b in analog), 1),
         )
 
     def _log_steps(self, step: int, loss_sum: float, correct: float, seen: int) -> None:

@@ -301,8 +301,10 @@ class TileReport:
 
 
 def check_cases(cases: list[TileCase], backend: str = "batch", tol: float | None = None,
-                settings: SpiceSettings = SpiceSettings(), progress=None) -> list[TileReport]:
-    """Compare every case; one report per tile, in tile order. ``progress(case)`` is called before each."""
+                settings: SpiceSettings = SpiceSettings(), progress=None,
+                timeout: float | None = None) -> list[TileReport]:
+    """Compare every case; one report per tile, in tile order. ``progress(case)`` is called before each;
+    ``timeout``: seconds per ngspice call."""
     reports: dict[int, TileReport] = {}
     warmed = set()
     for case in cases:
@@ -312,7 +314,7 @@ def check_cases(cases: list[TileCase], backend: str = "batch", tol: float | None
         if progress is not None:
             progress(case)
         report = reports.setdefault(case.tile, TileReport(case.tile, case.block_index, case.network.sizes))
-        report.results.append(compare_case(case, backend, tol, settings))
+        report.results.append(compare_case(case, backend, tol, settings, timeout))
     return [reports[t] for t in sorted(reports)]
 
 

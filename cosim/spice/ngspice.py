@@ -14,7 +14,9 @@ a netlist ngspice rejects (quoting ngspice's own lines), an operating point that
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -69,9 +71,29 @@ def find_ngspice() -> str:
     return path
 
 
+#: seconds an ``ngspice -b`` call may take before it is killed, unless the caller says otherwise; the
+#: environment variable COSIM_NGSPICE_TIMEOUT (seconds) replaces it
+TIMEOUT_ENV, DEFAULT_TIMEOUT_S = "COSIM_NGSPICE_TIMEOUT", 600.0
+
+
+def default_timeout() -> float:
+    """The ngspice timeout (s): COSIM_NGSPICE_TIMEOUT when set, else DEFAULT_TIMEOUT_S."""
+    text = os.environ.get(TIMEOUT_ENV)
+    if text is None:
+        return DEFAULT_TIMEOUT_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise CosimError(f"{TIMEOUT_ENV} must be a positive number of seconds, got {text!r}")
+    return seconds
+
+
 def run(netlist: Netlist, backend: str = "batch", timeout: float | None = None,
         workdir: Path | None = None) -> SpiceResult:
-    """Solve the netlist's operating point with the chosen back end ("batch" or "shared")."""
+    """Solve the netlist's operating point with the chosen back end ("batch" or "shared"); ``timeout``
+    (s, default :func:`default_timeout`) bounds a batch call (the shared library runs in this process)."""
     if backend == "batch":
         return run_batch(netlist, timeout=timeout, workdir=workdir)
     if backend == "shared":
@@ -81,8 +103,10 @@ def run(netlist: Netlist, backend: str = "batch", timeout: float | None = None,
 
 # --------------------------------------------------------------------------------------------- batch
 def run_batch(netlist: Netlist, timeout: float | None = None, workdir: Path | None = None) -> SpiceResult:
-    """``ngspice -b`` on the netlist in ``workdir`` (a temporary directory by default)."""
+    """``ngspice -b`` on the netlist in ``workdir`` (a temporary directory by default), killed after
+    ``timeout`` seconds (default :func:`default_timeout`)."""
     executable = find_ngspice()
+    timeout = default_timeout() if timeout is None else timeout
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="cosim-spice-") as tmp:
             return _batch_in(executable, netlist, Path(tmp), timeout)
@@ -96,16 +120,24 @@ def _batch_in(executable: str, netlist: Netlist, workdir: Path, timeout: float |
     output = workdir / netlist.output_file
     output.unlink(missing_ok=True)
     start = time.perf_counter()
-    try:
-        done = subprocess.run([executable, "-b", circuit.name], cwd=workdir, capture_output=True, text=True,
-                              timeout=timeout, errors="replace")
-    except subprocess.TimeoutExpired:
-        raise SpiceError(f"ngspice did not finish {circuit.name} within {timeout:g} s; use smaller tiles, "
-                         "fewer samples or a longer timeout") from None
+    # its own process group: on timeout, ngspice and anything it started are killed together
+    with subprocess.Popen([executable, "-b", circuit.name], cwd=workdir, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except BaseException as err:  # the timeout, or Ctrl-C
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            if not isinstance(err, subprocess.TimeoutExpired):
+                raise
+            stdout = None
+    if stdout is None:
+        raise SpiceError(f"ngspice did not finish {circuit.name} within {timeout:g} s and was stopped; use smaller "
+                         f"tiles, fewer samples or a longer --timeout (or {TIMEOUT_ENV})")
     seconds = time.perf_counter() - start
-    log = done.stdout + done.stderr
-    if done.returncode != 0 or not output.is_file():
-        raise SpiceError(f"ngspice failed on {circuit.name} (exit code {done.returncode}): {quote_errors(log)}")
+    log = stdout + stderr
+    if process.returncode != 0 or not output.is_file():
+        raise SpiceError(f"ngspice failed on {circuit.name} (exit code {process.returncode}): {quote_errors(log)}")
     return SpiceResult(parse_wrdata(output.read_text(), netlist.vectors), seconds, log)
 
 

@@ -124,7 +124,8 @@ def write(config: Config, rows: list[Row], out: Path) -> None:
     groups = {"points": points, "axes": {k: _column(v) for k, v in labels.items()},
               "keys": {k: _column(v) for k, v in keys.items()}}
     if rows:
-        write_results(out / "sweep.h5", dump_config(config), groups, _write_grid(config, rows))
+        write_results(out / "sweep.h5", dump_config(config), groups, _write_grid(config, rows),
+                      allow_nan=None)  # NaN: a point with no value
 
     def write_csv(tmp: Path) -> None:
         with open(tmp, "w", newline="") as stream:
