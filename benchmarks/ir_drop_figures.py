@@ -1,6 +1,7 @@
 """Figures of docs/ir_drop.md: one solved crossbar with its IR drop, partitioning, convergence, validation.
 
     python benchmarks/ir_drop_figures.py      # writes docs/ir_drop_crossbar.png and docs/ir_drop_validation.png
+    python benchmarks/ir_drop_figures.py --quick --out /tmp   # small crossbars, a smoke run
 
 Crossbars are `reference.grounded_crossbar` (inputs on the word lines, bit lines held at 0 V: badcrossbar's
 picture), devices 10 kohm .. 1 Mohm uniform in conductance, inputs U(-1, 1) V. The convergence panel plots the
@@ -84,21 +85,21 @@ def heat(ax, loss, title) -> None:
     ax.set_ylabel("row i (word line)")
 
 
-def crossbar_figure(path: Path) -> None:
+def crossbar_figure(path: Path, n: int = 128) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
     draw_crossbar(axes[0])
-    n, ohm = 128, 1.0
+    ohm = 1.0
     _, x, _, eq = solve(n, n, ohm)
     heat(axes[1], device_loss(x, eq), f"{n}x{n} crossbar on one array, {ohm:g} ohm per cell:\n"
          "loss grows away from the drivers (column 0) and the sense ends (last row)")
-    _, x, _, eq = solve(n, n, ohm, rows=64, columns=64)
-    heat(axes[2], device_loss(x, eq), f"the same crossbar partitioned over 2x2 arrays of 64x64\n"
+    _, x, _, eq = solve(n, n, ohm, rows=n // 2, columns=n // 2)
+    heat(axes[2], device_loss(x, eq), f"the same crossbar partitioned over 2x2 arrays of {n // 2}x{n // 2}\n"
          "(each with its own drivers and sense ends, joined at the layer nodes)")
     fig.tight_layout()
     fig.savefig(path, dpi=130)
 
 
-def validation_figure(path: Path) -> None:
+def validation_figure(path: Path, sizes=(64, 128)) -> None:
     from badcrossbar.compute import compute
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
@@ -110,7 +111,7 @@ def validation_figure(path: Path) -> None:
     ax.set_xticks(list(SWEEPS), [str(n) for n in SWEEPS])
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.legend(fontsize=8)
-    for ax, (n, ohm) in zip(axes[1:], ((64, 1.0), (128, 3.0))):
+    for ax, n, ohm in zip(axes[1:], sizes, (1.0, 3.0)):
         _, x, g, eq = solve(n, n, ohm, seed=2)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -131,9 +132,10 @@ def validation_figure(path: Path) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--quick", action="store_true", help="small crossbars, for a smoke run")
     args = parser.parse_args(argv)
-    crossbar_figure(args.out / "ir_drop_crossbar.png")
-    validation_figure(args.out / "ir_drop_validation.png")
+    crossbar_figure(args.out / "ir_drop_crossbar.png", 16 if args.quick else 128)
+    validation_figure(args.out / "ir_drop_validation.png", (8, 16) if args.quick else (64, 128))
 
 
 if __name__ == "__main__":
