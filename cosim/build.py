@@ -144,7 +144,6 @@ def _analog_block(c: ResistiveBlockConfig, shape: tuple, config: Config, chip: C
     device, diode_config = spec.config.device, spec.config.diode
     n_in = int(np.prod(shape))
     sizes = [2 * n_in if c.duplicate_inputs else n_in, *c.hidden, c.outputs]
-    chip.check_fits(tile_id, spec.config, sizes, path)
     dtype = np.dtype(config.model.dtype)  # drawn in the run's dtype: no float64 copy of large crossbars
     conductances = [device.g_min_S + (device.g_max_S - device.g_min_S) * rng.random((a, b), dtype=dtype)
                     for a, b in zip(sizes[:-1], sizes[1:])]
@@ -159,7 +158,7 @@ def _analog_block(c: ResistiveBlockConfig, shape: tuple, config: Config, chip: C
     solver = _resistive_solver(network, c.relaxation, config, spec.config.node_capacitance_F,
                                streams(f"relaxation/block{index}"))
     block = ResistiveBlock(network, solver, readout=tile)
-    if not wire_layout(spec.config.wires).ideal:
+    if not wire_layout(spec.config).ideal:
         if c.relaxation.kind != "bcd":
             raise ConfigError(f"{path}.relaxation.kind: tile {tile_id} has wires (chip.tile.wires), which only the "
                               f"bcd relaxation solves; set kind: bcd or zero the wire resistances")
@@ -170,10 +169,12 @@ def _analog_block(c: ResistiveBlockConfig, shape: tuple, config: Config, chip: C
                        hardware=tile)
 
 
-def wire_layout(wires: WiresConfig) -> WireLayout:
-    """The :class:`WireLayout` of a tile's ``wires`` section (every crossbar of the tile the same)."""
+def wire_layout(tile: TileConfig, wires: WiresConfig | None = None) -> WireLayout:
+    """The :class:`WireLayout` of a tile (every crossbar the same): its ``wires`` section (or ``wires``), on
+    arrays of the tile's ``rows`` x ``columns`` (a larger crossbar is partitioned over several)."""
+    wires = tile.wires if wires is None else wires
     return WireLayout(wires.word_segment_ohm, wires.bit_segment_ohm, wires.driver_ohm, wires.sense_ohm,
-                      wires.word_driven_at, wires.bit_sensed_at)
+                      wires.word_driven_at, wires.bit_sensed_at, tile.rows, tile.columns)
 
 
 def set_wires(block: ResistiveBlock, tile, wires: WiresConfig) -> None:
@@ -183,7 +184,7 @@ def set_wires(block: ResistiveBlock, tile, wires: WiresConfig) -> None:
     solver = getattr(block.solver, "wire_free", block.solver)
     if getattr(solver, "relaxation", "bcd") != "bcd":
         raise ConfigError(f"tile {tile.id}: wires need the bcd relaxation, not {solver.relaxation!r}")
-    layout = wire_layout(wires)
+    layout = wire_layout(tile.config, wires)
     if layout.ideal:
         block.solver, block.rules, tile.wires = solver, WireFreeRules(), None
         return

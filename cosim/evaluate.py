@@ -47,7 +47,8 @@ from cosim.streams import seed_sequence
 #: ``chip.tile.`` or ``chip.tiles.<i>.set.``. Each changes how the programmed devices are *read*, never what
 #: they hold: converter resolution, ranges, calibration, noise and offset (every ``*_adc`` / ``*_dac``
 #: bank), device read noise and when it is redrawn, and the crossbars' wires (segment, driver and sense
-#: resistances, line ends: IR drop changes what the same devices deliver). Add new read-side non-idealities here.
+#: resistances, line ends, and the array size ``rows`` x ``columns`` the crossbars are partitioned over: IR
+#: drop changes what the same devices deliver). Add new read-side non-idealities here.
 NON_IDEALITY_KEYS = (
     *(f"{bank}.{knob}" for bank in ("*_adc", "*_dac")
       for knob in ("ideal", "bits", "range", "full_scale", "margin", "recalibrate_every", "noise_lsb",
@@ -55,6 +56,8 @@ NON_IDEALITY_KEYS = (
     "device.read_noise",
     "device.read_noise_redraw",
     "wires.*",
+    "rows",
+    "columns",
 )
 
 #: converter settings that define its range: with these unchanged a converter keeps its calibration
@@ -67,7 +70,8 @@ def allowed_keys() -> str:
     for pattern in NON_IDEALITY_KEYS:
         section, _, knob = pattern.rpartition(".")
         groups.setdefault(section, []).append(knob)
-    return ", ".join(f"chip.tile.{section}.{{{','.join(knobs)}}}" for section, knobs in groups.items())
+    return ", ".join(f"chip.tile.{section + '.' if section else ''}{{{','.join(knobs)}}}"
+                     for section, knobs in groups.items())
 
 
 def _flatten(tree, prefix: str = "") -> dict:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cosim.chip.tile import array_grid
 from cosim.results import SavedRun, atomic_write
 from cosim.runner import Session
 
@@ -73,7 +74,8 @@ def export_chip(session: Session, run: SavedRun, out: Path) -> list[Path]:
         arrays = tile_arrays(session, tile)
         rows = converter_rows(tile)
         settings = {"block_index": tile.block_index, "input_scale": block.input_scale,
-                    "duplicate_inputs": tile.network.duplicate_inputs, "g_min_S": block.g_min, "g_max_S": block.g_max}
+                    "duplicate_inputs": tile.network.duplicate_inputs, "g_min_S": block.g_min, "g_max_S": block.g_max,
+                    "array_rows": tile.config.rows, "array_columns": tile.config.columns}
         npz = out / f"tile{tile.id}.npz"
         table = {f"converters.{c}": np.array([row[i] for row in rows]) for i, c in enumerate(CONVERTER_COLUMNS)}
         atomic_write(npz, lambda tmp: _save_npz(tmp, {**arrays, **table, **settings}))
@@ -93,7 +95,8 @@ def export_chip(session: Session, run: SavedRun, out: Path) -> list[Path]:
 
 
 SETTING_UNITS = {"block_index": "", "input_scale": "V per unit of block input", "duplicate_inputs": "",
-                 "g_min_S": "S", "g_max_S": "S"}
+                 "g_min_S": "S", "g_max_S": "S", "array_rows": "word lines per array",
+                 "array_columns": "bit lines per array"}
 
 
 def _unit(name: str) -> str:
@@ -160,7 +163,8 @@ def readme(session: Session, run: SavedRun) -> str:
              "evaluation saw. One tile per analog block, named by its tile id (`chip.mapping`).", "",
              "## Files", "",
              "* `tile<t>.npz`: every array below by name, plus `converters.<column>` (the converter table) and the",
-             "  settings (`block_index`, `input_scale`, `duplicate_inputs`, `g_min_S`, `g_max_S`);",
+             "  settings (`block_index`, `input_scale`, `duplicate_inputs`, `g_min_S`, `g_max_S`, `array_rows`,",
+             "  `array_columns`);",
              "* `tile<t>/<array>.csv`: one CSV per array; its first row labels the columns with the unit;",
              "* `tile<t>/converters.csv`, `tile<t>/settings.csv`: converters and scalar settings as tables;",
              "* `blocks.npz`: parameters and batch-norm statistics of the blocks not on analog tiles (digital and",
@@ -171,6 +175,11 @@ def readme(session: Session, run: SavedRun) -> str:
              "with `duplicate_inputs` it has 2 x (block inputs) nodes, rows `0..n-1` driven by `+input_scale * x`",
              "and rows `n..2n-1` by `-input_scale * x` (V). Layers `1..L-1` are hidden (diodes to the rails),",
              "layer `L` the outputs. Per-layer arrays with index `m` belong to layer `m + 1`.", "",
+             "A crossbar larger than one physical array (`array_rows` x `array_columns` devices) is partitioned",
+             "over several, filled in order: array `(p, q)` holds rows `p*array_rows ...` and columns",
+             "`q*array_columns ...` of the crossbar (the last ones may be partly used). Each array has its own",
+             "word-line drivers and bit-line sense ends; every array's row `i` is driven by the same node `i`, and",
+             "every array's column `j` is sensed by the same node `j` (one converter per node, not per array).", "",
              "| array | unit | meaning |", "|---|---|---|"]
     lines += [f"| `{name.format('l')}` | {unit} | {meaning} |" for name, (unit, meaning) in CROSSBAR_ARRAYS.items()]
     lines += [f"| `{name.format('m')}` | {unit} | {meaning} |" for name, (unit, meaning) in LAYER_ARRAYS.items()]
@@ -179,9 +188,13 @@ def readme(session: Session, run: SavedRun) -> str:
               "`ideal` (pass-through), `bits`, `range` (fixed or calibrated), `lo`/`hi` the range in that unit (NaN:",
               "never calibrated), `levels` (fixed: 2^bits - 1 symmetric levels; calibrated: 2^bits levels). `node_adc.<r>.<m>`",
               "reads layer `m + 1` (`r`: a/b phase, difference or sum of the two phases).", "",
-              "## This chip", "", "| tile | model block | node layers | crossbars |", "|---|---|---|---|"]
+              "## This chip", "", "| tile | model block | node layers | crossbars | arrays (rows x columns of arrays) |",
+              "|---|---|---|---|---|"]
     for tile in session.chip.tiles:
         sizes = tile.network_sizes
         shapes = ", ".join(f"{a} x {b}" for a, b in zip(sizes[:-1], sizes[1:]))
-        lines.append(f"| {tile.id} | {tile.block_index} | {' -> '.join(map(str, sizes))} | {shapes} |")
+        grid = array_grid(sizes, tile.config.rows, tile.config.columns)
+        arrays = f"{sum(p * q for p, q in grid)} of {tile.config.rows} x {tile.config.columns}: " + \
+            ", ".join(f"{p} x {q}" for p, q in grid)
+        lines.append(f"| {tile.id} | {tile.block_index} | {' -> '.join(map(str, sizes))} | {shapes} | {arrays} |")
     return "\n".join(lines) + "\n"

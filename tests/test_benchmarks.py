@@ -24,6 +24,8 @@ def extra_args(name: str, tmp: Path) -> list[str]:
     """Arguments that keep a script's outputs out of the repository (and its data small)."""
     return {
         "devices_figures.py": ["--out", str(tmp)],
+        "ir_drop_figures.py": ["--out", str(tmp)],
+        "ir_drop_study.py": ["--out", str(tmp / "ir_drop_study")],
         "relaxation_study.py": ["--figure", str(tmp / "relaxation.png")],
         "splitting.py": ["--out", str(tmp / "splitting"), "--n-train", "600", "--n-test", "300",
                          "--set", "data.dataset=synthetic"],

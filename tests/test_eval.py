@@ -69,6 +69,9 @@ def test_wire_resistance_override_reads_the_same_devices_through_wires(noisy_run
         np.testing.assert_array_equal(devices.conductances, saved.arrays["chip"][f"tile0.devices.{l}"])
     assert evaluate_run(saved, wired).loss[0] != saved_loss(saved)
     assert evaluate_run(saved, ["chip.tile.wires.word_segment_ohm=0"]).loss[0] == saved_loss(saved)
+    partitioned = evaluate_run(saved, [*wired, "chip.tile.rows=4", "chip.tile.columns=4"]).loss[0]
+    assert partitioned != evaluate_run(saved, wired).loss[0]  # the same devices on smaller arrays: shorter lines
+    assert evaluate_run(saved, ["chip.tile.rows=4"]).loss[0] == saved_loss(saved)  # ideal wires: the same network
 
 
 def saved_loss(saved) -> float:

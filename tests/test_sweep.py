@@ -185,18 +185,18 @@ def test_a_half_written_point_is_rerun_cleanly(tmp_path):
 
 
 def test_a_failing_point_is_recorded_and_the_others_finish(tmp_path, capsys):
-    args = ["sweep", TINY, "--out", tmp_path, "--workers", "0", "--no-progress", "--sweep", "chip.tile.rows=4,1024",
-            "--seeds", "0"]
-    assert cli.main([str(a) for a in args]) == 1  # a tile of 4 rows cannot hold the 24-row crossbar
+    sweep = "chip.tile.buffer.capacity_bytes=100,262144"
+    args = ["sweep", TINY, "--out", tmp_path, "--workers", "0", "--no-progress", "--sweep", sweep, "--seeds", "0"]
+    assert cli.main([str(a) for a in args]) == 1  # a tile buffer of 100 B cannot hold a batch of EP readings
     printed = capsys.readouterr().out
-    assert "FAILED chip.tile.rows=4, seed=0" in printed and "crossbar 0 needs 24 x 10 devices" in printed
-    config = sweep_config("chip.tile.rows=4,1024", seeds="0")
+    assert "FAILED chip.tile.buffer.capacity_bytes=100, seed=0" in printed and "must hold the EP readings" in printed
+    config = sweep_config(sweep, seeds="0")
     bad, good = (point_dir(tmp_path, p) for p in expand(config))
     assert "Traceback" in (bad / "error.txt").read_text() and not (bad / "done.json").exists()
     assert (good / "done.json").exists()
     lines = (tmp_path / "sweep.csv").read_text().splitlines()
-    assert lines[0].startswith("chip.tile.rows,seed,status,final_test_accuracy")
-    assert lines[1].startswith("4,0,failed,nan") and "crossbar" in lines[1] and lines[2].startswith("1024,0,done,")
+    assert lines[0].startswith("chip.tile.buffer.capacity_bytes,seed,status,final_test_accuracy")
+    assert lines[1].startswith("100,0,failed,nan") and "buffer" in lines[1] and lines[2].startswith("262144,0,done,")
     assert cli.main([str(a) for a in args] + ["--aggregate-only"]) == 0
     assert "0/1 (1 failed)" in capsys.readouterr().out
 

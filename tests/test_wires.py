@@ -15,6 +15,9 @@ from cosim.errors import ConvergenceError, ParameterError
 
 LAYOUT = WireLayout(2.0, 3.0, 50.0, 20.0)
 FLIPPED = WireLayout(2.0, 3.0, 50.0, 20.0, word_driven_at="last", bit_sensed_at="first")
+#: every crossbar cut into arrays of 3 word lines x 2 bit lines (uneven last arrays), word lines driven at the right
+PARTITIONED = WireLayout(2.0, 3.0, 50.0, 20.0, word_driven_at="last", array_rows=3, array_columns=2)
+LAYOUTS = {"default-ends": LAYOUT, "flipped-ends": FLIPPED, "partitioned": PARTITIONED}
 
 
 def _solver(case, layout=LAYOUT, dtype=np.float64, **kw):
@@ -23,7 +26,7 @@ def _solver(case, layout=LAYOUT, dtype=np.float64, **kw):
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-@pytest.mark.parametrize("layout", [LAYOUT, FLIPPED], ids=["default-ends", "flipped-ends"])
+@pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
 def test_kirchhoff_holds_at_every_layer_and_wire_node(case, layout):
     wired, solver = _solver(case, layout)
     x = make_inputs(wired.network, 4)
@@ -34,13 +37,36 @@ def test_kirchhoff_holds_at_every_layer_and_wire_node(case, layout):
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_zero_wires_reproduce_the_wire_free_solve_exactly(case):
+@pytest.mark.parametrize("arrays", [(0, 0), (3, 2)], ids=["one-array", "partitioned"])
+def test_zero_wires_reproduce_the_wire_free_solve_exactly(case, arrays):
     network = make_network(case)
     x = make_inputs(network, 3)
     ideal = BCDSolver(network).relax(x)
-    wired = WiredSolver(WiredNetwork(network, WireLayout())).relax(x)
+    wired = WiredSolver(WiredNetwork(network, WireLayout(array_rows=arrays[0], array_columns=arrays[1]))).relax(x)
     for a, b in zip(ideal.layers, wired.layers):
         np.testing.assert_array_equal(a, b)
+
+
+def test_arrays_as_large_as_the_crossbar_are_the_unpartitioned_crossbar():
+    network = make_network(CASES[3])
+    x = make_inputs(network, 2)
+    whole = WiredSolver(WiredNetwork(network, LAYOUT)).relax(x)
+    big = WireLayout(2.0, 3.0, 50.0, 20.0, array_rows=max(network.sizes), array_columns=max(network.sizes))
+    same = WiredSolver(WiredNetwork(network, big)).relax(x)
+    for a, b in zip([*whole.layers, *whole.word_lines, *whole.bit_lines], [*same.layers, *same.word_lines, *same.bit_lines]):
+        np.testing.assert_array_equal(a, b)
+    assert big.arrays(*network.sizes[:2]) == (1, 1) and PARTITIONED.arrays(10, 7) == (4, 4)
+    assert PARTITIONED.pieces(2, 7) == (2, 2)
+
+
+def test_partitioning_shortens_the_lines():
+    """The same crossbar on smaller arrays loses less to IR drop: its outputs lie nearer the wire-free ones."""
+    network = make_network(CASES[0])
+    x = make_inputs(network, 2)
+    ideal = BCDSolver(network, tol=1e-14).relax(x).output
+    errors = [np.abs(WiredSolver(WiredNetwork(network, WireLayout(200.0, 200.0, array_rows=r, array_columns=c)))
+                     .relax(x).output - ideal).max() for r, c in ((0, 0), (4, 4), (2, 2))]
+    assert errors[0] > errors[1] > errors[2] > 0
 
 
 def test_tiny_wires_converge_to_the_wire_free_solution():
@@ -82,10 +108,12 @@ def test_layout_validation():
         WireLayout(-1.0)
     with pytest.raises(ParameterError, match="word_driven_at"):
         WireLayout(word_driven_at="middle")
+    with pytest.raises(ParameterError, match="array_rows"):
+        WireLayout(array_rows=-1)
 
 
-def _gradients(case, beta, batch=3):
-    wired, solver = _solver(case)
+def _gradients(case, beta, batch=3, layout=LAYOUT):
+    wired, solver = _solver(case, layout)
     net = wired.network
     x = make_inputs(net, batch)
     target = np.random.default_rng(5).normal(0, 0.1, (batch, net.output_width))
@@ -98,8 +126,9 @@ def _gradients(case, beta, batch=3):
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_ep_matches_implicit_differentiation(case):
-    _, _, _, implicit, ep = _gradients(case, beta=1e-7)
+@pytest.mark.parametrize("layout", [LAYOUT, PARTITIONED], ids=["one-array", "partitioned"])
+def test_ep_matches_implicit_differentiation(case, layout):
+    _, _, _, implicit, ep = _gradients(case, beta=1e-7, layout=layout)
     for a, b in zip([*implicit.conductances, *implicit.biases, implicit.inputs],
                     [*ep.conductances, *ep.biases, ep.inputs]):
         cosine = np.dot(a.ravel(), b.ravel()) / (np.linalg.norm(a) * np.linalg.norm(b))
@@ -162,12 +191,13 @@ def test_agrees_with_badcrossbar():
 
 
 @pytest.mark.skipif(shutil.which("ngspice") is None, reason="ngspice is not installed")
-@pytest.mark.parametrize("case", [CASES[3], CASES[4]], ids=lambda c: c.id)
-def test_agrees_with_ngspice_including_clamped_nodes(case):
+@pytest.mark.parametrize("case, layout", [(CASES[3], FLIPPED), (CASES[4], FLIPPED), (CASES[4], PARTITIONED)],
+                         ids=["shockley-2hidden", "shockley-amplified", "shockley-amplified-partitioned"])
+def test_agrees_with_ngspice_including_clamped_nodes(case, layout):
     from cosim.spice import ngspice
     from cosim.spice.wired import write_wired_netlist
 
-    wired, solver = _solver(case, FLIPPED)
+    wired, solver = _solver(case, layout)
     net = wired.network
     x = make_inputs(net, 3, volts=3.0)
     eq = solver.relax(x)

@@ -100,3 +100,57 @@ def test_spice_check_agrees_on_a_wired_tile_to_1e_9_volt(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(["spice-check", str(TINY_WIRED), "--phase", "all", "--tol", "1e-9"]) == 0
     assert re.search(r"shockley\s+6\s+20\s.*ok", capsys.readouterr().out)
+
+
+# ------------------------------------------------------------------------------ crossbars partitioned over arrays
+ARRAYS = ["--set", "chip.tile.rows=8", "--set", "chip.tile.columns=4"]  # tiny's 24 x 10 and 10 x 10 crossbars: 3 x 3, 2 x 3
+
+
+def test_partitioned_crossbars_without_wires_run_bit_for_bit_as_one_array(tmp_path):
+    assert cli.main(["run", str(TINY), "--out", str(tmp_path / "one"), "--no-progress"]) == 0
+    assert cli.main(["run", str(TINY), "--out", str(tmp_path / "split"), "--no-progress", *ARRAYS]) == 0
+    one, split = _results(tmp_path / "one"), _results(tmp_path / "split")
+    for key in one:
+        np.testing.assert_array_equal(one[key], split[key])
+    with h5py.File(tmp_path / "one" / "results.h5") as a, h5py.File(tmp_path / "split" / "results.h5") as b:
+        np.testing.assert_array_equal(a["energy"]["per_phase_J"][()], b["energy"]["per_phase_J"][()])
+
+
+def test_mapping_report_and_export_count_the_arrays(tmp_path):
+    session = prepare(load_config(TINY, ARRAYS[1::2]))
+    report = session.chip.describe()
+    assert "15 arrays of 8 x 4 (crossbar 0: 3 x 3, 72 drivers, 30 sense ends; crossbar 1: 2 x 3, 30 drivers, " \
+        "20 sense ends)" in report
+    assert cli.main(["run", str(TINY), "--out", str(tmp_path / "run"), "--no-progress", "--set", "training.epochs=1",
+                     *ARRAYS]) == 0
+    assert cli.main(["export", str(tmp_path / "run"), "--out", str(tmp_path / "export")]) == 0
+    readme = (tmp_path / "export" / "README.md").read_text()
+    assert "| 24 x 10, 10 x 10 | 15 of 8 x 4: 3 x 3, 2 x 3 |" in readme
+    with np.load(tmp_path / "export" / "tile0.npz") as data:
+        assert (int(data["array_rows"]), int(data["array_columns"])) == (8, 4)
+
+
+def test_partitioned_wired_tile_is_exact_and_loses_less_to_ir_drop():
+    """Smaller arrays: the same network with shorter lines; KCL <= 1e-9 at every node of the partitioned tile."""
+    from cosim.analog.resistive.wires import kirchhoff_residuals
+
+    outputs = {}
+    for arrays in ([], ARRAYS[1::2]):
+        session = prepare(load_config(TINY_WIRED, ["solver.tol=1e-14", *arrays]))  # the wired solver's default
+        block = session.chain.blocks[1].block
+        x = np.random.default_rng(0).uniform(-1, 1, (4, block.network.input_width))
+        outputs[len(arrays)] = block.forward(x).copy()
+        assert max(kirchhoff_residuals(block.solver.wired, block.free).values()) <= 1e-9
+    rewire(session.chain, session.chip, {0: WiresConfig()})
+    ideal = block.forward(x)
+    assert 0 < np.abs(outputs[2] - ideal).max() < np.abs(outputs[0] - ideal).max()
+
+
+@pytest.mark.skipif(shutil.which("ngspice") is None, reason="ngspice not installed")
+def test_spice_check_agrees_on_a_partitioned_wired_tile(tmp_path, capsys):
+    assert cli.main(["export-spice", str(TINY_WIRED), "--out", str(tmp_path), "--samples", "1", *ARRAYS]) == 0
+    netlist = next(tmp_path.glob("tile0_*.cir")).read_text()
+    assert "RD0_5_8 " in netlist and "RS0_9_16 " in netlist  # the drivers of the third column / row of arrays
+    capsys.readouterr()
+    assert cli.main(["spice-check", str(TINY_WIRED), "--phase", "all", "--tol", "1e-9", *ARRAYS]) == 0
+    assert re.search(r"shockley\s+6\s+20\s.*ok", capsys.readouterr().out)

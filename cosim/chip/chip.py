@@ -3,10 +3,10 @@ what happens outside the tiles' analog processors (digital blocks, buffers, I/O)
 
 Mapping rules (see docs/chip.md):
 
-* each analog block occupies one tile (``chip.mapping``, or analog block k on tile k); a block whose
-  crossbar is larger than a tile's (``rows`` x ``columns``) is **rejected** with a message that says
-  which crossbar and what to change — cosim does not split a resistive network across tiles, since the
-  pieces would no longer be one circuit;
+* each analog block occupies one tile (``chip.mapping``, or analog block k on tile k); a crossbar larger
+  than one of the tile's arrays (``rows`` x ``columns``) is **partitioned** over several arrays of the
+  tile, filled in order (:func:`~cosim.chip.tile.array_grid`), whose lines join at the layer nodes: the
+  same circuit with shorter wires (exactly the same network when the wires are ideal);
 * a digital block runs on the digital processor of the tile of the analog block before it (the first
   tile for a digital front end);
 * activations move tile buffer -> global buffer -> next tile buffer between blocks; samples and labels
@@ -24,7 +24,7 @@ import numpy as np
 
 from cosim.chip.area import chip_area
 from cosim.chip.ledger import Ledger
-from cosim.chip.tile import Tile, TileSpec, reading_bytes
+from cosim.chip.tile import Tile, TileSpec, array_grid, reading_bytes
 from cosim.config.schema import ChipConfig, TileConfig
 from cosim.errors import ConfigError
 
@@ -62,15 +62,6 @@ class Chip:
     def placements(self) -> dict[int, int]:
         """Index in ``model.blocks`` -> id of the tile that holds it, for every analog block."""
         return {tile.block_index: tile.id for tile in self.tiles}
-
-    def check_fits(self, tile_id: int, config: TileConfig, sizes: tuple, block_path: str) -> None:
-        """Reject a network whose crossbars exceed the tile's rows x columns."""
-        for l, (rows, columns) in enumerate(zip(sizes[:-1], sizes[1:])):
-            if rows > config.rows or columns > config.columns:
-                raise ConfigError(
-                    f"{block_path}: crossbar {l} needs {rows} x {columns} devices but tile {tile_id} holds "
-                    f"{config.rows} x {config.columns}; raise chip.tile.rows/columns (or this tile's override), "
-                    f"or split the block into smaller analog blocks with digital blocks between them")
 
     def add_tile(self, spec: TileSpec, network, streams) -> Tile:
         """Place a block's network on the tile of ``spec``; ``streams(name)``: the tile's random streams."""
@@ -178,7 +169,8 @@ class Chip:
         lines = []
         for tile in self.tiles:
             c = tile.config
-            lines.append(f"tile {tile.id} (model.blocks[{tile.block_index}]): crossbars {' -> '.join(map(str, tile.network_sizes))} nodes; "
+            lines.append(f"tile {tile.id} (model.blocks[{tile.block_index}]): crossbars {' -> '.join(map(str, tile.network_sizes))} nodes "
+                         f"on {describe_arrays(tile)}; "
                          f"device {c.device.g_min_S:.3g}..{c.device.g_max_S:.3g} S; diode {c.diode.model}; "
                          f"ADC {_bits(c.output_adc)}/{_bits(c.node_adc)}/{_bits(c.current_adc)} "
                          f"(out/node/current); DAC {_bits(c.input_dac)}/{_bits(c.nudge_dac)} (in/nudge)")
@@ -196,6 +188,17 @@ def _digital(config: TileConfig, macs: int, nbytes: int, phase: str) -> list[tup
     per_byte = (buffer.read_energy_J_per_byte + buffer.write_energy_J_per_byte) / 2
     return [("digital", phase, macs * digital.mac_energy_J, macs / digital.macs_per_second),
             ("tile_buffer", phase, nbytes * per_byte, 0.0)]
+
+
+def describe_arrays(tile: Tile) -> str:
+    """The tile's arrays and their line ends, e.g. ``6 arrays of 64 x 32 (crossbar 0: 2 x 2, 128 drivers, 64 sense
+    ends; ...)``: every array has its own driver per word line and sense end per bit line."""
+    c, sizes = tile.config, tile.network_sizes
+    parts, total = [], 0
+    for l, (across, down) in enumerate(array_grid(sizes, c.rows, c.columns)):
+        total += across * down
+        parts.append(f"crossbar {l}: {across} x {down}, {sizes[l] * down} drivers, {sizes[l + 1] * across} sense ends")
+    return f"{total} array{'s' if total > 1 else ''} of {c.rows} x {c.columns} ({'; '.join(parts)})"
 
 
 def _bits(converter) -> str:

@@ -61,6 +61,12 @@ def conversion_cost(config: ConverterConfig, conversions: int) -> tuple[float, f
     return joules, seconds
 
 
+def array_grid(sizes, rows: int, columns: int) -> list[tuple[int, int]]:
+    """Arrays of ``rows`` x ``columns`` devices each crossbar of a network with layer ``sizes`` takes:
+    (rows of arrays, columns of arrays) per crossbar; a crossbar larger than one array is partitioned."""
+    return [(-(-a // rows), -(-b // columns)) for a, b in zip(sizes[:-1], sizes[1:])]
+
+
 def reading_bytes(config: ConverterConfig) -> int:
     """Bytes one converted value occupies in a buffer."""
     return math.ceil(config.bits / 8)

@@ -625,9 +625,10 @@ class DigitalProcessorConfig:
 class TileConfig:
     """One tile: an analog processor (crossbars, diodes, converters), a digital processor and a buffer."""
 
-    rows: int = setting(1024, doc="Largest input side of a crossbar (input nodes, duplicates included).",
-        min=1, max=MAX_WIDTH)
-    columns: int = setting(1024, doc="Largest output side of a crossbar (nodes of one layer).", min=1, max=MAX_WIDTH)
+    rows: int = setting(1024, doc="Word lines of one array (input side: input nodes, duplicates included); a "
+        "larger crossbar is partitioned over several arrays joined at the layer nodes.", min=1, max=MAX_WIDTH)
+    columns: int = setting(1024, doc="Bit lines of one array (output side: nodes of one layer); a larger crossbar "
+        "is partitioned over several arrays.", min=1, max=MAX_WIDTH)
     device: DeviceConfig = section(DeviceConfig, doc="Conductance devices.")
     diode: DiodeConfig = section(DiodeConfig, doc="Hidden-node diodes.")
     input_dac: ConverterConfig = setting(

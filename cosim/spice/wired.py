@@ -5,8 +5,11 @@ The layer nodes, input sources, biases, diodes, nudge and ``.control`` block are
 
 - ``w{g}_{i}_{k}`` / ``b{g}_{i}_{k}``: word- / bit-line node at row ``i``, column ``k``;
 - ``RW{g}_{i}_{k}``: word segment between columns ``k`` and ``k+1`` of row ``i``; ``RB{g}_{i}_{k}``: bit segment
-  between rows ``i`` and ``i+1`` of column ``k``; ``RD{g}_{i}``: driver (layer node, or its amplifier's
-  ammeter side, to the driven end); ``RS{g}_{k}``: sense (sensed end to the layer node);
+  between rows ``i`` and ``i+1`` of column ``k`` (none between two arrays); ``RD{g}_{i}_{k0}``: the driver of
+  row ``i``'s piece starting at column ``k0`` (layer node, or its amplifier's ammeter side, to the driven end);
+  ``RS{g}_{k}_{i0}``: the sense resistor of column ``k``'s piece starting at row ``i0`` (sensed end to the
+  layer node). A crossbar partitioned over several arrays (``WireLayout.array_rows`` / ``array_columns``)
+  has one piece of each line per array; an unpartitioned one has one piece (``k0 = i0 = 0``);
 - ``R{g}_{i}_{k}``: the device, from ``w{g}_{i}_{k}`` to ``b{g}_{i}_{k}``.
 
 A zero-ohm segment is written as a 0 V source (``V`` instead of ``R``). ``wrdata`` writes the layer nodes,
@@ -84,16 +87,22 @@ def _wired_crossbar(wired: WiredNetwork, gap: int, layers) -> list[str]:
             lines += [f"E{gap}_{i} a{gap}_{i} 0 {row} 0 {spice_number(amp.forward_gain)}",
                       f"VA{gap}_{i} a{gap}_{i} x{gap}_{i} DC 0",
                       f"F{gap}_{i} {row} 0 VA{gap}_{i} {spice_number(amp.backward_gain)}"]
-    word_end = m - 1 if layout.word_end_last else 0
-    bit_end = n - 1 if layout.bit_end_last else 0
-    for i in range(n):
-        lines.append(_resistor(f"D{gap}_{i}", drivers[i], word_node(gap, i, word_end), layout.driver_ohm))
-        lines += [_resistor(f"W{gap}_{i}_{k}", word_node(gap, i, k), word_node(gap, i, k + 1),
-                            layout.word_segment_ohm) for k in range(m - 1)]
-    for k in range(m):
-        lines.append(_resistor(f"S{gap}_{k}", bit_node(gap, bit_end, k), layers[gap + 1][k], layout.sense_ohm))
-        lines += [_resistor(f"B{gap}_{i}_{k}", bit_node(gap, i, k), bit_node(gap, i + 1, k), layout.bit_segment_ohm)
-                  for i in range(n - 1)]
+    rows, columns = layout.pieces(n, m)
+    for start in range(0, m, columns):  # one column of arrays: its own piece of every word line
+        end = min(start + columns, m) - 1
+        driven = end if layout.word_end_last else start
+        for i in range(n):
+            lines.append(_resistor(f"D{gap}_{i}_{start}", drivers[i], word_node(gap, i, driven), layout.driver_ohm))
+            lines += [_resistor(f"W{gap}_{i}_{k}", word_node(gap, i, k), word_node(gap, i, k + 1),
+                                layout.word_segment_ohm) for k in range(start, end)]
+    for start in range(0, n, rows):  # one row of arrays: its own piece of every bit line
+        end = min(start + rows, n) - 1
+        sensed = end if layout.bit_end_last else start
+        for k in range(m):
+            lines.append(_resistor(f"S{gap}_{k}_{start}", bit_node(gap, sensed, k), layers[gap + 1][k],
+                                   layout.sense_ohm))
+            lines += [_resistor(f"B{gap}_{i}_{k}", bit_node(gap, i, k), bit_node(gap, i + 1, k),
+                                layout.bit_segment_ohm) for i in range(start, end)]
     w = np.asarray(network.conductances[gap], dtype=np.float64)
     lines += [f"R{gap}_{i}_{k} {word_node(gap, i, k)} {bit_node(gap, i, k)} {spice_number(1.0 / w[i, k])}"
               for i, k in zip(*np.nonzero(w))]
@@ -101,6 +110,7 @@ def _wired_crossbar(wired: WiredNetwork, gap: int, layers) -> list[str]:
 
 
 def _describe(layout: WireLayout) -> str:
-    return (f"word segment {layout.word_segment_ohm!r} ohm, bit segment {layout.bit_segment_ohm!r} ohm, "
+    return (f"arrays of {layout.array_rows or 'all'} x {layout.array_columns or 'all'} lines, "
+            f"word segment {layout.word_segment_ohm!r} ohm, bit segment {layout.bit_segment_ohm!r} ohm, "
             f"driver {layout.driver_ohm!r} ohm, sense {layout.sense_ohm!r} ohm, "
             f"word lines driven at the {layout.word_driven_at} column, bit lines sensed at the {layout.bit_sensed_at} row")

@@ -11,9 +11,27 @@ from cosim.analog.resistive.wires.solve import WiredEquilibrium
 from cosim.errors import ParameterError
 
 
-def _line_currents(u, drive, r_line, r_end, end_last):
+def _pieces(steps: int, piece: int) -> list[slice]:
+    """The cells of each array's piece of a line of ``steps`` cells (arrays of ``piece`` cells, in order)."""
+    return [slice(start, start + piece) for start in range(0, steps, piece)]
+
+
+def _line_currents(u, drive, r_line, r_end, end_last, piece):
+    """:func:`_piece_currents` of lines cut into pieces of ``piece`` cells (one per array), each with its own
+    driving end; the driving currents and their scales summed over the pieces (all meet at the layer node)."""
+    into, magnitude = np.zeros_like(u), np.zeros_like(u)
+    fed = fed_scale = 0.0
+    for part in _pieces(u.shape[-1], piece):
+        into[..., part], magnitude[..., part], piece_fed, piece_scale = _piece_currents(
+            u[..., part], drive, r_line, r_end, end_last)
+        fed, fed_scale = fed + piece_fed, fed_scale + piece_scale
+    return into, magnitude, fed, fed_scale
+
+
+def _piece_currents(u, drive, r_line, r_end, end_last):
     """Currents into every node of lines along the last axis (..., steps) from their segments, their scale
-    (sum over branches of g (|v_a| + |v_b|), as cosim.analog.resistive.observables.kirchhoff_scale), and the current the driving end delivers; ``drive`` (..., 1) is the voltage behind r_end."""
+    (sum over branches of g (|v_a| + |v_b|), as cosim.analog.resistive.observables.kirchhoff_scale), and the
+    current the driving end delivers; ``drive`` (..., 1) is the voltage behind r_end."""
     into = np.zeros_like(u)
     along = (u[..., 1:] - u[..., :-1]) / r_line if u.shape[-1] > 1 else u[..., :0]
     into[..., :-1] += along
@@ -46,10 +64,13 @@ def kirchhoff_residuals(wired: WiredNetwork, eq: WiredEquilibrium) -> dict[str, 
         w, u, y = eq.conductances[l], eq.word_lines[l], eq.bit_lines[l]
         amp = net.amplifiers[l]
         device, device_scale = w * (y - u), w * (np.abs(y) + np.abs(u))  # into the word-line node
-        word, word_mag, fed, fed_scale = _line_currents(u, amp.forward_gain * eq.layers[l][..., None], layout.word_segment_ohm,
-                                             layout.driver_ohm, layout.word_end_last)
+        rows, columns = layout.pieces(*w.shape)
+        word, word_mag, fed, fed_scale = _line_currents(u, amp.forward_gain * eq.layers[l][..., None],
+                                                        layout.word_segment_ohm, layout.driver_ohm,
+                                                        layout.word_end_last, columns)
         bit_t, bit_mag, sensed, sensed_scale = _line_currents(np.swapaxes(y, 1, 2), eq.layers[l + 1][..., None],
-                                                layout.bit_segment_ohm, layout.sense_ohm, layout.bit_end_last)
+                                                              layout.bit_segment_ohm, layout.sense_ohm,
+                                                              layout.bit_end_last, rows)
         _record(worst, "word", word + device, word_mag + device_scale)
         _record(worst, "bit", np.swapaxes(bit_t, 1, 2) - device, np.swapaxes(bit_mag, 1, 2) + device_scale)
         nets[l] -= amp.backward_gain * fed
@@ -77,7 +98,12 @@ def _record(worst: dict, key: str, current, scale) -> None:
     worst[key] = max(worst[key], float(relative.max()) if relative.size else 0.0)
 
 
-def _line_power(u, drive, r_line, r_end, end_last) -> np.ndarray:
+def _line_power(u, drive, r_line, r_end, end_last, piece) -> np.ndarray:
+    """:func:`_piece_power` of lines cut into pieces of ``piece`` cells, each with its own driving end."""
+    return sum(_piece_power(u[..., part], drive, r_line, r_end, end_last) for part in _pieces(u.shape[-1], piece))
+
+
+def _piece_power(u, drive, r_line, r_end, end_last) -> np.ndarray:
     """I^2 R of lines along the last axis of ``u`` (B, ..., steps) with their driving end, per sample (W);
     a zero-ohm resistor carries no voltage, hence no power."""
     along = (u[..., 1:] - u[..., :-1]) ** 2 / r_line if r_line > 0 else np.zeros_like(u[..., :0])
@@ -95,7 +121,8 @@ def wired_power(wired: WiredNetwork, eq: WiredEquilibrium) -> tuple[np.ndarray, 
         u, y = eq.word_lines[l], eq.bit_lines[l]
         devices += np.einsum("bik,ik->b", (u - y) ** 2, eq.conductances[l])
         drive = net.amplifiers[l].forward_gain * eq.layers[l]
-        wires += _line_power(u, drive, layout.word_segment_ohm, layout.driver_ohm, layout.word_end_last)
+        rows, columns = layout.pieces(*eq.conductances[l].shape)
+        wires += _line_power(u, drive, layout.word_segment_ohm, layout.driver_ohm, layout.word_end_last, columns)
         wires += _line_power(np.swapaxes(y, 1, 2), eq.layers[l + 1], layout.bit_segment_ohm, layout.sense_ohm,
-                             layout.bit_end_last)
+                             layout.bit_end_last, rows)
     return devices, wires

@@ -199,9 +199,12 @@ class WiredSolver:
         t = terms[m - 1] if m > 0 else _NodeTerms(_NONE, _NONE, _NONE, _NONE)
         shockley = isinstance(diode, ShockleyDiode) and 0 < m < net.n_layers
         i_s, nvt = (diode.saturation_current, diode.slope_voltage) if shockley else (0.0, 1.0)
+        rows_below = below.pieces(*w_below.shape)[0]
+        columns_above = above.pieces(*w_above.shape)[1]
         return kernels.wired_layer_update(
             has_below, w_below, words[m - 1] if has_below else dummy, bits[m - 1] if has_below else dummy,
-            below.bit_segment_ohm, below.sense_ohm, below.bit_end_last,
+            below.bit_segment_ohm, below.sense_ohm, below.bit_end_last, rows_below,
             has_above, w_above, bits[m] if has_above else dummy, words[m] if has_above else dummy,
-            above.word_segment_ohm, above.driver_ohm, above.word_end_last, amp.forward_gain, amp.backward_gain,
+            above.word_segment_ohm, above.driver_ohm, above.word_end_last, columns_above, amp.forward_gain,
+            amp.backward_gain,
             m > 0, t.source, t.den, t.lo, t.hi, i_s, nvt, layers[m])
