@@ -2,15 +2,18 @@
 
 1. speed: a fixed number of odd/even relaxation sweeps of a conv block through cosim's im2col GEMMs, through a
    plain numpy convolution (one einsum per kernel tap, no buffers), and the bare GEMMs of the same sweeps;
-2. static gradient analysis: a 6-block, 15-layer conv ff-EBM (identity between blocks) at initialisation in
-   float64: per-layer cosine of EP vs implicit differentiation (each chained through the blocks its own way),
-   and the relative error of EP against beta;
-3. splitting: the same 6-layer conv network cut into blocks of 1, 2, 3 layers: free-phase sweeps and time;
-4. dynamics: bcd vs rc vs momentum on one conv block: gradient evaluations, energy reached, and EP-vs-ID cosine
-   with state noise of several sigma during the relaxations.
+2. static gradient analysis: a 6-block, 15-layer conv ff-EBM (identity between blocks) on 14x14 Fashion-MNIST in
+   float64, at initialisation and after a short EP training: per-layer cosine of EP vs implicit differentiation
+   (each chained through the blocks its own way), and the relative error of EP against beta;
+3. dynamics: bcd vs rc vs momentum on one conv block: gradient evaluations, energy reached, and EP-vs-ID cosine
+   with state noise of several sigma during the relaxations;
+4. splitting: the same 6-layer conv ff-EBM cut into blocks of 1, 2, 3 layers, trained by EP for one epoch on a
+   Fashion-MNIST subset: test accuracy and relaxation cost per block size;
+5. noise: test accuracy of the blocks-of-2 network with state noise during relaxation, bcd vs rc vs momentum.
 
     PYTHONPATH=. python benchmarks/conv.py            # the figures of docs/conv.md
     PYTHONPATH=. python benchmarks/conv.py --quick    # smoke run (small maps)
+    PYTHONPATH=. python benchmarks/conv.py --sections static,noise   # some sections only
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ import numpy as np
 from cosim.analog import ConvergenceWarning, ConvHopfieldNetwork, ConvLayer, DenseLayer, HopfieldBlock, HopfieldSolver
 from cosim.analog.hopfield.conv import ConvCoupling
 from cosim.analog.hopfield.energy import HopfieldEnergy
+from cosim.config import load_config
+from cosim.data import load_dataset
+from cosim.learning.train import evaluate
+from cosim.runner import prepare
 
 
 def machine() -> str:
@@ -96,6 +103,13 @@ def speed(side: int, channels: int, batch: int, sweeps: int) -> None:
     print(f"(about {flops / t_fast / 1e9:.1f} GFLOP/s in the cosim relaxation)")
 
 
+def fmnist(n_train: int, n_test: int):
+    """Fashion-MNIST at 14x14 (2x2 means of the 28x28 images, pixels in [0, 1]) as flat rows, and labels."""
+    data = load_dataset("fashion-mnist", n_train=n_train, n_test=n_test, seed=0, normalize="unit", flatten=False)
+    small = lambda x: x.reshape(len(x), 14, 2, 14, 2).mean(axis=(2, 4)).reshape(len(x), -1).astype(np.float64)
+    return small(data.train_x), data.train_y, small(data.test_x), data.test_y
+
+
 def _chain(block_sizes, side, channels, rng, tol=1e-12):
     """Conv Hopfield blocks in a row (identity between them), the last ending in a dense layer of 10."""
     blocks, shape = [], (1, side, side)
@@ -108,6 +122,12 @@ def _chain(block_sizes, side, channels, rng, tol=1e-12):
     return blocks
 
 
+def _forward(blocks, x):
+    for block in blocks:
+        x = block.forward(x)
+    return x
+
+
 def _backward(blocks, error, method, beta):
     grads = []
     for block in reversed(blocks):
@@ -117,39 +137,121 @@ def _backward(blocks, error, method, beta):
     return grads
 
 
-def static_analysis(side: int, channels: int, batch: int) -> None:
-    blocks = _chain([2, 3, 2, 3, 2, 3], side, channels, np.random.default_rng(0))
-    x = np.random.default_rng(1).uniform(0, 1, (batch, side * side))
-    for block in blocks:
-        x = block.forward(x)
-    error = x - np.eye(10)[np.arange(batch) % 10]
+def _train_chain(blocks, data, steps: int, batch: int, lr: float) -> float:
+    """``steps`` of SGD on the squared error 1/2 |output - onehot|^2 with centred EP (beta 0.1) chained through
+    the blocks, relaxations to tol 1e-4; returns the training accuracy of the last 10 steps."""
+    x, y = data[0], data[1]
+    tols = [b.solver for b in blocks]
+    for b in blocks:
+        b.solver = HopfieldSolver(b.network, "bcd", tol=1e-4, max_steps=300)
+    correct = []
+    for step in range(steps):
+        rows = np.arange(step * batch, (step + 1) * batch) % len(y)
+        out = _forward(blocks, x[rows])
+        correct.append(np.mean(out.argmax(axis=1) == y[rows]))
+        for block, g in zip(blocks, _backward(blocks, out - np.eye(10)[y[rows]], "ep", 0.1)):
+            net = block.network
+            net.set_weights([w - lr / batch * gw for w, gw in zip(net.weights, g.weights)])
+            net.set_biases([b - lr / batch * gb for b, gb in zip(net.biases, g.biases)])
+    for b, solver in zip(blocks, tols):
+        b.solver = solver
+    return float(np.mean(correct[-10:]))
+
+
+def _gradient_report(blocks, x, y, when: str) -> None:
+    """Relative error of chained EP against chained ID for several beta, and per-coupling cosines at 1e-4."""
+    error = _forward(blocks, x) - np.eye(10)[y]
     exact = _backward(blocks, error, "id", 0)
-    print(f"\n## static gradient analysis: 6 blocks, 15 layers (2-3-2-3-2-3, {channels} channels on 1x{side}x{side}), "
-          f"float64, batch {batch}, at initialisation")
     flat = lambda gs: np.concatenate([w.ravel() for g in gs for w in g.weights])
+    errors = []
     for beta in (1e-1, 1e-2, 1e-3, 1e-4):
         ep = _backward(blocks, error, "ep", beta)
-        err = np.linalg.norm(flat(ep) - flat(exact)) / np.linalg.norm(flat(exact))
-        print(f"beta={beta:g}: relative error |EP - ID| / |ID| = {err:.2e}")
-        if beta == 1e-4:
-            cosines = [float(np.sum(a * b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-300))
-                       for ge, gi in zip(ep, exact) for a, b in zip(ge.weights, gi.weights)]
-    print("per-coupling cosine EP vs ID (beta=1e-4), 15 conv layers + the dense output:", " ".join(f"{c:.6f}" for c in cosines))
-    print(f"min cosine {min(cosines):.6f}")
+        errors.append(np.linalg.norm(flat(ep) - flat(exact)) / np.linalg.norm(flat(exact)))
+    cosines = [float(np.sum(a * b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-300))
+               for ge, gi in zip(ep, exact) for a, b in zip(ge.weights, gi.weights)]
+    print(f"| {when} | " + " | ".join(f"{e:.2e}" for e in errors) + f" | {min(cosines):.6f} | "
+          + " ".join(f"{c:.4f}" for c in cosines) + " |")
 
 
-def splitting(side: int, channels: int, batch: int) -> None:
-    x0 = np.random.default_rng(1).uniform(0, 1, (batch, side * side))
-    print(f"\n## splitting: 6 conv layers ({channels} channels, 1x{side}x{side}) cut into blocks\n"
-          "| block size | blocks | free sweeps per block | sweeps x layers (work) | forward time (s) |\n|---|---|---|---|---|")
-    for size in (1, 2, 3, 6):
-        blocks = _chain([size] * (6 // size), side, channels, np.random.default_rng(0), tol=1e-6)
-        x, sweeps, work, start = x0, [], 0, time.perf_counter()
-        for block in blocks:
-            x = block.forward(x)
-            sweeps.append(block.free.info.sweeps)
-            work += block.free.info.sweeps * block.network.n_layers
-        print(f"| {size} | {len(blocks)} | {np.mean(sweeps):.1f} | {work} | {time.perf_counter() - start:.2f} |")
+def static_analysis(channels: int, batch: int, steps: int) -> None:
+    """The 6-block, 15-layer conv ff-EBM on 14x14 Fashion-MNIST, at initialisation and after ``steps`` of EP."""
+    data = fmnist(steps * 16, 100)
+    blocks = _chain([2, 3, 2, 3, 2, 3], 14, channels, np.random.default_rng(0))
+    x, y = data[2][:batch], data[3][:batch]
+    print(f"\n## static gradient analysis: 6 blocks, 15 conv layers (2-3-2-3-2-3, {channels} channels on 1x14x14 "
+          f"Fashion-MNIST) + dense 10, identity between blocks, float64, batch {batch} of test images\n"
+          "| network | rel. error beta=0.1 | 0.01 | 0.001 | 1e-4 | min cosine (1e-4) | per-coupling cosines |"
+          "\n|---|---|---|---|---|---|---|")
+    _gradient_report(blocks, x, y, "at initialisation")
+    start = time.perf_counter()
+    accuracy = _train_chain(blocks, data, steps, 16, 0.02)
+    seconds = time.perf_counter() - start
+    _gradient_report(blocks, x, y, f"after {steps} EP steps (batch 16; train acc. {accuracy:.2f})")
+    print(f"(training: {seconds:.0f} s)")
+
+
+def split_config(size: int, channels: int, n_train: int, n_test: int) -> str:
+    """YAML of a 6-layer conv ff-EBM on 14x14 Fashion-MNIST cut into blocks of ``size`` layers: 3x3 convolutions
+    of ``channels`` maps, layer 4 average-pooling 2x2 inside the energy (so every cut is the same network), digital
+    batch-norm between blocks, a linear readout; centred EP, one epoch, Adam."""
+    layers = [f"{{channels: {channels}, pool: {2 if k == 3 else 1}}}" for k in range(6)]
+    blocks = ["{kind: digital, ops: [{op: avgpool2d, kernel_size: 2}]}"]
+    for first in range(0, 6, size):
+        blocks.append(f"{{kind: conv_hopfield, layers: [{', '.join(layers[first:first + size])}]}}")
+        blocks.append("{kind: digital, ops: [{op: batchnorm}]}" if first + size < 6 else
+                      "{kind: digital, ops: [{op: flatten}, {op: linear, out_features: 10}]}")
+    return (f"data: {{dataset: fashion-mnist, n_train: {n_train}, n_test: {n_test}, batch_size: 32}}\n"
+            f"model: {{blocks: [{', '.join(blocks)}]}}\n"
+            "training: {algorithm: ep, beta: 0.1, epochs: 1, optimizer: {kind: adam, lr: 0.002}}\n"
+            "solver: {tol: 1.0e-4, max_sweeps: 200}\n")
+
+
+def _trained(yaml: str):
+    trainer = prepare(load_config(yaml)).trainer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        trainer.fit(1)
+    return trainer
+
+
+def splitting(channels: int, n_train: int, n_test: int) -> dict:
+    """Train the 6-layer conv network cut into blocks of 1, 2, 3 layers; accuracy and relaxation cost."""
+    print(f"\n## splitting with accuracy: 6 conv layers ({channels} maps, 14x14 Fashion-MNIST) in blocks of 1/2/3, "
+          f"centred EP, 1 epoch on {n_train} samples, {n_test} test samples\n| block size | blocks | test accuracy | "
+          "free sweeps per block | layer-sweeps per sample (free) | training time (s) |\n|---|---|---|---|---|---|")
+    trained = {}
+    for size in (1, 2, 3):
+        trainer = _trained(split_config(size, channels, n_train, n_test))
+        m = trainer.history.metrics
+        sweeps = m["free_sweeps"][-1]
+        print(f"| {size} | {6 // size} | {100 * m['test_accuracy'][-1]:.1f} % | {sweeps:.1f} | {6 * sweeps:.0f} | "
+              f"{m['epoch_seconds'][-1]:.0f} |")
+        trained[size] = trainer
+    return trained
+
+
+def noise_accuracy(trainer, sigmas, n_test: int) -> None:
+    """Test accuracy of a trained conv ff-EBM with state noise sigma at every update of every energy block,
+    relaxing with bcd, rc or momentum (tol 1e-4; a noisy relaxation stops once its residual stops falling)."""
+    data, chain = trainer.dataset, trainer.chain
+    x, y = data.test_x[:n_test], data.test_y[:n_test]
+    blocks = chain.energy_blocks
+    trained_solvers = [b.block.solver for b in blocks]
+    print(f"\n## noise robustness in accuracy: the blocks-of-2 network above, {n_test} test samples, state noise "
+          "sigma at every update of every block\n| relaxation | " + " | ".join(f"sigma {s:g}" for s in sigmas)
+          + " |\n|---|" + "---|" * len(sigmas))
+    for kind in ("bcd", "rc", "momentum"):
+        row = []
+        for sigma in sigmas:
+            for b in blocks:
+                b.block.solver = HopfieldSolver(b.network, kind, tol=1e-4, max_steps=2000 if kind != "bcd" else 200,
+                                                noise_sigma=sigma, rng=np.random.default_rng(11))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                row.append(evaluate(chain, x, y, 256)[1])
+        print(f"| {kind} | " + " | ".join(f"{100 * a:.1f} %" for a in row) + " |")
+    for b, solver in zip(blocks, trained_solvers):
+        b.block.solver = solver
 
 
 def dynamics(side: int, channels: int, batch: int, sigmas) -> None:
@@ -178,13 +280,22 @@ def dynamics(side: int, channels: int, batch: int, sigmas) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small maps and batches (a smoke run)")
-    quick = parser.parse_args().quick
+    parser.add_argument("--quick", action="store_true", help="small maps, batches and subsets (a smoke run)")
+    parser.add_argument("--sections", default="speed,static,splitting,dynamics,noise",
+                        help="comma-separated subset of the sections to run")
+    args = parser.parse_args()
+    quick, sections = args.quick, args.sections.split(",")
     print(machine(), "(figures measured on a shared, loaded machine)")
-    speed(16 if quick else 32, 8 if quick else 32, 4 if quick else 16, 5 if quick else 20)
-    static_analysis(8 if quick else 16, 4 if quick else 8, 2 if quick else 4)
-    splitting(8 if quick else 16, 4 if quick else 8, 4 if quick else 16)
-    dynamics(8 if quick else 16, 4 if quick else 8, 4 if quick else 16, (0.0, 0.01) if quick else (0.0, 0.01, 0.03, 0.1))
+    if "speed" in sections:
+        speed(16 if quick else 32, 8 if quick else 32, 4 if quick else 16, 5 if quick else 20)
+    if "static" in sections:
+        static_analysis(4 if quick else 8, 2 if quick else 4, 3 if quick else 30)
+    if "dynamics" in sections:
+        dynamics(8 if quick else 16, 4 if quick else 8, 4 if quick else 16, (0.0, 0.01) if quick else (0.0, 0.01, 0.03, 0.1))
+    if "splitting" in sections or "noise" in sections:
+        trained = splitting(4 if quick else 8, 32 if quick else 1000, 32 if quick else 500)
+        if "noise" in sections:
+            noise_accuracy(trained[2], (0.0, 0.1) if quick else (0.0, 0.05, 0.1, 0.2, 0.3), 32 if quick else 500)
 
 
 if __name__ == "__main__":
