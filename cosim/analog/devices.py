@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cosim.analog.device_kernels import noisy_read, settle, standard_normal
 from cosim.errors import ParameterError
 
 
@@ -87,17 +88,16 @@ class DeviceArray:
             self.step_down = step * (1.0 - model.asymmetry / 2) * spread
         self.writes = 0  # device writes (one per device per programming, or one per pulse)
         self.conductances: np.ndarray | None = None
+        self._noise: np.ndarray | None = None  # float32 Gaussian draws, reused by every write and read
 
     def program(self, target: np.ndarray) -> np.ndarray:
         """Write ``target`` (S) into every device from scratch; returns and keeps the true conductances."""
         m = self.model
-        g = np.clip(target, m.g_min, m.g_max)
         if m.levels is not None:
-            g = m.g_min + np.rint((g - m.g_min) / m.span * (m.levels - 1)) / (m.levels - 1) * m.span
-        if self.gain is not None:
-            g = g * self.gain
-        self.writes += g.size
-        return self._settle(g)
+            g = np.clip(target, m.g_min, m.g_max)
+            target = m.g_min + np.rint((g - m.g_min) / m.span * (m.levels - 1)) / (m.levels - 1) * m.span
+        self.writes += target.size
+        return self._settle(target, clip_target=True, gain=self.gain)
 
     def update(self, target: np.ndarray) -> np.ndarray:
         """Move every device towards ``target`` (S): exact rewrite, or whole pulses when pulsed."""
@@ -113,16 +113,18 @@ class DeviceArray:
         """The conductances one solve sees: the true ones with fresh read noise."""
         if not self.model.read_noise:
             return self.conductances
-        noisy = self.conductances * (1.0 + self.model.read_noise * self.rng.standard_normal(self.shape))
-        return np.maximum(noisy, 0.0)
+        self._noise = standard_normal(self.rng, self._noise, self.shape)
+        return noisy_read(self.conductances, self._noise, self.model.read_noise, np.empty(self.shape))
 
-    def _settle(self, g: np.ndarray, noise_scale=1.0) -> np.ndarray:
-        """Add programming noise (scaled per device), clip to the range, pin stuck devices; keep the result."""
+    def _settle(self, g: np.ndarray, noise_scale=None, clip_target=False, gain=None) -> np.ndarray:
+        """Apply the gain, add programming noise (scaled per device), clip to the range, pin stuck devices, in
+        one pass (:func:`~cosim.analog.device_kernels.settle`); keep the result."""
         m = self.model
+        noise = None
         if m.programming_noise:
-            g = g + m.programming_noise * m.span * noise_scale * self.rng.standard_normal(self.shape)
-        g = np.clip(g, m.g_min, m.g_max)
-        if self.stuck is not None:
-            g = np.where(self.stuck < 0, m.g_min, np.where(self.stuck > 0, m.g_max, g))
-        self.conductances = g
-        return g
+            noise = self._noise = standard_normal(self.rng, self._noise, self.shape)
+            if noise_scale is not None:
+                np.multiply(noise, noise_scale, out=noise, casting="unsafe")
+        self.conductances = settle(np.ascontiguousarray(g), clip_target, gain, noise, m.programming_noise * m.span,
+                                   m.g_min, m.g_max, self.stuck, np.empty(self.shape))
+        return self.conductances
