@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cosim.analog.device_kernels import noisy_read, settle, standard_normal
+from cosim.analog.device_kernels import noisy_read, settle
 from cosim.errors import ParameterError
 
 
@@ -88,7 +88,6 @@ class DeviceArray:
             self.step_down = step * (1.0 - model.asymmetry / 2) * spread
         self.writes = 0  # device writes (one per device per programming, or one per pulse)
         self.conductances: np.ndarray | None = None
-        self._noise: np.ndarray | None = None  # float32 Gaussian draws, reused by every write and read
 
     def program(self, target: np.ndarray) -> np.ndarray:
         """Write ``target`` (S) into every device from scratch; returns and keeps the true conductances."""
@@ -113,18 +112,13 @@ class DeviceArray:
         """The conductances one solve sees: the true ones with fresh read noise."""
         if not self.model.read_noise:
             return self.conductances
-        self._noise = standard_normal(self.rng, self._noise, self.shape)
-        return noisy_read(self.conductances, self._noise, self.model.read_noise, np.empty(self.shape))
+        return noisy_read(self.conductances, self.rng, self.model.read_noise, np.empty(self.shape))
 
     def _settle(self, g: np.ndarray, noise_scale=None, clip_target=False, gain=None) -> np.ndarray:
         """Apply the gain, add programming noise (scaled per device), clip to the range, pin stuck devices, in
         one pass (:func:`~cosim.analog.device_kernels.settle`); keep the result."""
         m = self.model
-        noise = None
-        if m.programming_noise:
-            noise = self._noise = standard_normal(self.rng, self._noise, self.shape)
-            if noise_scale is not None:
-                np.multiply(noise, noise_scale, out=noise, casting="unsafe")
-        self.conductances = settle(np.ascontiguousarray(g), clip_target, gain, noise, m.programming_noise * m.span,
-                                   m.g_min, m.g_max, self.stuck, np.empty(self.shape))
+        rng = self.rng if m.programming_noise else None
+        self.conductances = settle(np.ascontiguousarray(g), clip_target, gain, rng, m.programming_noise * m.span,
+                                   noise_scale, m.g_min, m.g_max, self.stuck, np.empty(self.shape))
         return self.conductances
