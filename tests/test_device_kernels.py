@@ -55,3 +55,37 @@ def test_noisy_read_matches_numpy():
     np.testing.assert_allclose(got, np.maximum(g * (1.0 + 0.5 * plain.standard_normal(SHAPE)), 0.0), rtol=1e-15,
                                atol=0)
     assert (got == 0).any() and fast.bit_generator.state == plain.bit_generator.state
+
+
+def straightforward_conversion(adc, values, rng):
+    """What Converter did with numpy (one batch, range already set)."""
+    codes = (values - adc.lo) / adc.lsb + adc.spec.offset_lsb
+    if adc.spec.noise_lsb:
+        codes = codes + rng.normal(0.0, adc.spec.noise_lsb, values.shape)
+    codes = np.rint(codes)
+    saturated = int(np.count_nonzero((codes < 0) | (codes > adc.levels - 1)))
+    codes = np.clip(codes, 0, adc.levels - 1)
+    counts = np.bincount(codes.astype(np.int64).ravel(), minlength=adc.levels)
+    return adc.lo + codes * adc.lsb, saturated, counts
+
+
+@pytest.mark.parametrize("noise_lsb", [0.0, 1.5])
+@pytest.mark.parametrize("range_", ["fixed", "calibrated"])
+def test_converter_kernel_matches_numpy(noise_lsb, range_):
+    from cosim.converters import Converter, ConverterSpec
+
+    spec = ConverterSpec(ideal=False, bits=6, range=range_, full_scale=0.5, noise_lsb=noise_lsb, offset_lsb=0.3)
+    values = np.random.default_rng(5).normal(0.0, 0.4, (32, 17))  # some beyond the range
+    adc = Converter(spec, np.random.default_rng(6))
+    adc(values)  # sets a calibrated range; counts start from this batch's
+    values = 1.5 * values  # beyond the calibrated range too
+    counts_before, saturated_before = adc.code_counts.copy(), adc.saturated
+    plain = np.random.default_rng(7)
+    adc.rng = np.random.default_rng(7)
+    expected, saturated, counts = straightforward_conversion(adc, values, plain)
+    got = adc(values)
+    assert got.shape == values.shape and got.dtype == np.float64
+    np.testing.assert_allclose(got, expected, rtol=1e-15, atol=1e-15)
+    assert adc.saturated - saturated_before == saturated > 0
+    np.testing.assert_array_equal(adc.code_counts - counts_before, counts)
+    assert adc.rng.bit_generator.state == plain.bit_generator.state
