@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from cosim import plots
 from cosim.learning import gradcheck
@@ -33,6 +32,7 @@ from cosim.learning.train import METRICS, Trainer
 from cosim.results import (CHECKPOINT, RESULTS, atomic_write, load_checkpoint, run_parameters, save_checkpoint,
                            write_run_results)
 from cosim.streams import Streams
+from cosim.threads import solver_threads
 
 CONFIG, CURVES = "config.yaml", "training.png"
 
@@ -102,7 +102,7 @@ def run(config: Config, out: Path, resume: bool = False, progress: bool = True):
     """Train and evaluate ``config``, writing DIR's files; returns the run's summary and its chip."""
     out = Path(out)
     config_yaml = dump_config(config)
-    with threadpool_limits(limits=config.solver.threads, user_api="blas"):
+    with solver_threads(config.solver.threads):
         session = prepare(config, progress)
         if resume and (out / CHECKPOINT).exists():
             _restore(session, out / CHECKPOINT, config_yaml)

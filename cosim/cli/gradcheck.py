@@ -26,7 +26,7 @@ def add_arguments(parser) -> None:
 
 
 def main(args) -> int:
-    from threadpoolctl import threadpool_limits
+    from cosim.threads import solver_threads
 
     from cosim import plots
     from cosim.config import dump_config
@@ -41,7 +41,7 @@ def main(args) -> int:
     if not beta > 0 or args.samples < 2:
         raise CosimError("--beta must be positive and --samples at least 2")
     out = args.out or Path("runs") / f"{args.config.stem}-gradcheck"
-    with threadpool_limits(limits=config.solver.threads, user_api="blas"):
+    with solver_threads(config.solver.threads):
         session = prepare(config)
         data = session.dataset
         if args.samples > len(data.train_y):
