@@ -89,7 +89,9 @@ class ResistiveBlock:
         plus, minus = nudged_phases(self.nudged, beta, estimator, error, target)
         self.phases = {"plus": plus, "minus": minus}
         a, b = ep_phase_pair(estimator, free, plus, minus)
-        readings = self.readout.measure_pair(self.network, a, b, input_gradient)
+        # a readout of the older three-argument form still serves every call that reads the currents
+        readings = (self.readout.measure_pair(self.network, a, b) if input_gradient
+                    else self.readout.measure_pair(self.network, a, b, currents=False))
         return ep_gradients(self.network, *readings, conductance_unit, out)
 
     def implicit_gradients(self, error=None, target=None, conductance_unit: float = 1.0) -> BlockGradients:
