@@ -203,7 +203,7 @@ def stepper(s):
         count[0] += 1
         xb, yb = x[i * batch:(i + 1) * batch], y[i * batch:(i + 1) * batch]
         out = chain.forward(xb, training=True)
-        chain.backward(out, yb)
+        chain.backward(out, yb, input_gradient=False)  # as the Trainer: nothing before the first block
         s.optimizer.step(chain.gradients(), scale=1.0 / len(yb))
         chain.after_update()
         s.chip.book_step(len(yb))
