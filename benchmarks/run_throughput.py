@@ -20,7 +20,7 @@ Then the XL network (``fmnist_drn_xl.yaml``, (2*784)-32768-10, batch 32) with 1 
 interleaved; and where the wall time of one `cosim run` goes (start-up, data loading, training,
 evaluation, checkpoint and results, plots), timed from outside around the phases of :func:`cosim.runner.run`.
 
-    python benchmarks/run_throughput.py           # about 5 minutes on 2 cores
+    python benchmarks/run_throughput.py           # about 2.5 minutes on 2 (loaded) cores
     python benchmarks/run_throughput.py --quick   # a smoke run: few steps, a small XL stand-in, a short run
 """
 
