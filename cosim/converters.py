@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from cosim.errors import ParameterError
@@ -87,15 +88,11 @@ class Converter:
         every = self.spec.recalibrate_every
         if self.lo is None or (self.spec.range == "calibrated" and every and self.batches % every == 0):
             self.calibrate(values)
-        lsb = self.lsb
-        codes = (values - self.lo) / lsb + self.spec.offset_lsb
-        if self.spec.noise_lsb:
-            codes = codes + self.rng.normal(0.0, self.spec.noise_lsb, values.shape)
-        codes = np.rint(codes)
-        self.saturated += int(np.count_nonzero((codes < 0) | (codes > self.levels - 1)))
-        codes = np.clip(codes, 0, self.levels - 1)
-        self.code_counts += np.bincount(codes.astype(np.int64).ravel(), minlength=self.levels)
-        return (self.lo + codes * lsb).astype(values.dtype, copy=False)
+        flat = np.ascontiguousarray(values).reshape(-1)
+        out = np.empty_like(flat, dtype=values.dtype if values.dtype.kind == "f" else np.float64)
+        self.saturated += quantise(flat, self.lo, self.lsb, self.spec.offset_lsb,
+                                   self.rng if self.spec.noise_lsb else None, self.spec.noise_lsb, self.code_counts, out)
+        return out.reshape(values.shape)
 
     def state(self) -> tuple[dict, dict]:
         """(JSON-able scalars, arrays) that let a resumed run continue exactly: range and counters."""
@@ -107,3 +104,23 @@ class Converter:
         self.lo, self.hi = scalars["lo"], scalars["hi"]
         self.conversions, self.batches, self.saturated = scalars["conversions"], scalars["batches"], scalars["saturated"]
         self.code_counts[...] = arrays["code_counts"]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def quantise(values, lo, lsb, offset_lsb, rng, noise_lsb, code_counts, out):
+    """One pass of conversions: code = rint((v - lo) / lsb + offset_lsb + noise_lsb z), z standard Gaussian
+    from ``rng`` (None: no noise), saturated to [0, levels - 1] and counted in ``code_counts`` (levels =
+    its length); out = lo + code * lsb. Returns how many values saturated."""
+    top = code_counts.size - 1
+    saturated = 0
+    for i in range(values.size):
+        code = (values[i] - lo) / lsb + offset_lsb
+        if rng is not None:
+            code += noise_lsb * rng.standard_normal()
+        code = np.rint(code)
+        if code < 0 or code > top:
+            saturated += 1
+            code = min(max(code, 0.0), float(top))
+        code_counts[int(code)] += 1
+        out[i] = lo + code * lsb
+    return saturated

@@ -30,7 +30,6 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from cosim.build import CONVERTERS, converter_spec, tile_config
 from cosim.config import dump_config
@@ -42,6 +41,7 @@ from cosim.learning.train import evaluate
 from cosim.results import SavedRun, atomic_write, write_results
 from cosim.runner import Session, prepare
 from cosim.streams import seed_sequence
+from cosim.threads import solver_threads
 
 #: The keys ``cosim eval --set`` may change: patterns (fnmatch) of key paths relative to a tile, i.e. under
 #: ``chip.tile.`` or ``chip.tiles.<i>.set.``. Each changes how the programmed devices are *read*, never what
@@ -214,7 +214,7 @@ def evaluate_run(run: SavedRun, overrides: list[str] = (), repeats: int = 1, age
     accuracy, loss, names = [], [], []
     restored = restore(run, overrides)
     config = restored.config
-    with threadpool_limits(limits=config.solver.threads, user_api="blas"):
+    with solver_threads(config.solver.threads):
         for k in range(repeats):
             session = restored.reset()
             if k:

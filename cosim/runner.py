@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from cosim.learning import gradcheck
 from cosim.build import build_chain, build_dataset, build_optimizer
@@ -38,6 +37,7 @@ from cosim.report.run import write_run_report
 from cosim.results import (CHECKPOINT, CONFIG, RESULTS, atomic_write, interrupts_deferred, load_checkpoint,
                            run_parameters, save_checkpoint, write_run_results)
 from cosim.streams import Streams
+from cosim.threads import solver_threads
 
 
 @dataclass
@@ -114,7 +114,7 @@ def run(config: Config, out: Path, resume: bool = False, progress: bool = True,
     receives each of :func:`resolvability_warnings` at the start (default: :func:`warnings.warn`)."""
     out = Path(out)
     config_yaml = dump_config(config)
-    with threadpool_limits(limits=config.solver.threads, user_api="blas"):
+    with solver_threads(config.solver.threads):
         session = prepare(config, progress)
         if resume and (out / CHECKPOINT).exists():
             _restore(session, out / CHECKPOINT, config_yaml)

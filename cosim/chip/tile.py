@@ -138,11 +138,13 @@ class Tile:
             devices = crossbar_power(network, state.layers, state.input_product)
         self.ledger.add("crossbar", phase_of(state), devices.sum() * settle, settle)
 
-    def measure_pair(self, network: ResistiveNetwork, a: Equilibrium, b: Equilibrium) -> tuple[Reading, Reading]:
-        """The readings of two phases through the node and current ADCs (input voltages are known codes)."""
+    def measure_pair(self, network: ResistiveNetwork, a: Equilibrium, b: Equilibrium,
+                     currents: bool = True) -> tuple[Reading, Reading]:
+        """The readings of two phases through the node and current ADCs (input voltages are known codes);
+        without ``currents`` (no block before to send an error to) the current ADCs read nothing."""
         layers_a, layers_b = self._read_voltages(a, b)
-        currents_a, currents_b = self._read_currents(network, a, b)
-        n_nodes, n_sources = sum(v.size for v in a.layers[1:]), a.layers[0].size
+        currents_a, currents_b = self._read_currents(network, a, b) if currents else (None, None)
+        n_nodes, n_sources = sum(v.size for v in a.layers[1:]), a.layers[0].size if currents else 0
         for state in (a, b):
             phase = phase_of(state)
             self._book_conversions("adc", self.config.node_adc, n_nodes, phase)

@@ -26,7 +26,7 @@ def add_arguments(parser) -> None:
 
 
 def main(args) -> int:
-    from threadpoolctl import threadpool_limits
+    from cosim.threads import solver_threads
 
     from cosim import plots
     from cosim.config import dump_config
@@ -41,7 +41,7 @@ def main(args) -> int:
     if not 0 < beta <= 10 or args.samples < 2:
         raise CosimError(f"--beta must be in (0, 10] and --samples at least 2, got {beta:g} and {args.samples}")
     out = writable_dir(args.out or Path("runs") / f"{args.config.stem}-gradcheck")
-    with threadpool_limits(limits=config.solver.threads, user_api="blas"):
+    with solver_threads(config.solver.threads):
         session = prepare(config)
         data = session.dataset
         if args.samples > len(data.train_y):

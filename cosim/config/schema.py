@@ -733,7 +733,10 @@ class SolverConfig:
     on_unconverged: Literal["warn", "raise"] = setting(
         "warn", doc="What to do when max_sweeps is reached before tol: warn and go on, or stop with an error."
     )
-    threads: int = setting(1, doc="BLAS threads.", min=1, max=1024)
+    threads: int = setting(
+        1, doc="BLAS threads for the run's matrix products, capped at the cores the process may use (its CPU "
+        "affinity). 1 is the safe choice on a shared or 2-core machine, where 2 was measured slower; more helps "
+        "wide crossbars on idle cores (docs/benchmarks.md, 'Run throughput').", min=1, max=1024)
 
 
 # --------------------------------------------------------------------------------------------- sweep

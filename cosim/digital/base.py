@@ -99,8 +99,9 @@ class Op(ABC):
         self._y_shape = y.shape
         return y
 
-    def backward(self, grad_y: np.ndarray) -> np.ndarray:
-        """``grad_x`` for ``grad_y`` (shape of the last forward's output); fills ``self.grads``."""
+    def backward(self, grad_y: np.ndarray, input_gradient: bool = True) -> np.ndarray | None:
+        """``grad_x`` for ``grad_y`` (shape of the last forward's output); fills ``self.grads``. Without
+        ``input_gradient`` an op with parameters may skip ``grad_x`` (and return None)."""
         if self._y_shape is None:
             raise CosimError(f"{self.name}: backward called before forward")
         if grad_y.shape != self._y_shape:
@@ -108,7 +109,7 @@ class Op(ABC):
                 f"{self.name}: grad_y has shape {grad_y.shape}, the last forward output had {self._y_shape}"
             )
         self._check_dtype(grad_y, "grad_y")
-        return self._backward(grad_y)
+        return self._backward(grad_y) if input_gradient else self._parameter_gradients(grad_y)
 
     def cost(self, input_shape: tuple, batch: int, itemsize: int = 4) -> OpCost:
         """Work for one batch of ``batch`` samples of per-sample shape ``input_shape`` (see :class:`OpCost`).
@@ -156,6 +157,10 @@ class Op(ABC):
     @abstractmethod
     def _backward(self, grad_y: np.ndarray) -> np.ndarray:
         """``grad_x`` for a checked ``grad_y``; fills ``self.grads``."""
+
+    def _parameter_gradients(self, grad_y: np.ndarray) -> np.ndarray | None:
+        """Fill ``self.grads`` when no ``grad_x`` is needed; ops whose ``grad_x`` costs a product override it."""
+        return self._backward(grad_y)
 
     def __repr__(self) -> str:
         shapes = ", ".join(f"{k}={v.shape}" for k, v in self.params.items())

@@ -44,10 +44,13 @@ class Linear(Op):
         return y
 
     def _backward(self, grad_y):
+        self._parameter_gradients(grad_y)
+        return grad_y @ self.params["weight"].T
+
+    def _parameter_gradients(self, grad_y):
         self.grads["weight"] = self._x.T @ grad_y
         if "bias" in self.params:
             self.grads["bias"] = grad_y.sum(axis=0)
-        return grad_y @ self.params["weight"].T
 
     def _macs(self, input_shape, batch):
         macs = batch * self.in_features * self.out_features

@@ -31,9 +31,9 @@ class DigitalBlock:
             x = op.forward(x, training)
         return x
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        for op in reversed(self.ops):
-            grad = op.backward(grad)
+    def backward(self, grad: np.ndarray, input_gradient: bool = True) -> np.ndarray | None:
+        for position in range(len(self.ops) - 1, -1, -1):
+            grad = self.ops[position].backward(grad, input_gradient or position > 0)
         return grad
 
     @property
@@ -263,21 +263,25 @@ class AnalogBlock(EnergyBlock):
         self._count_free(self.block.free)
         return self.hardware.read_outputs(output)
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        """Parameter gradients from the nudged phases (or ID); returns dL/dx for the block before."""
+    def backward(self, grad: np.ndarray, input_gradient: bool = True) -> np.ndarray | None:
+        """Parameter gradients from the nudged phases (or ID); returns dL/dx for the block before (EP without
+        ``input_gradient``: None, and the input-source currents are not read)."""
         grad = np.asarray(grad, dtype=self.network.dtype)
         if self.nudge.algorithm == "id":
             grads = self.block.implicit_gradients(error=grad, conductance_unit=self.g_max)
         else:
             error = self.hardware.drive_nudge(grad, ESTIMATOR_PHASES.get(self.nudge.estimator, ()))
             grads = self.block.ep_gradients(self.nudge_strength(error), error=error, estimator=self.nudge.estimator,
-                                            conductance_unit=self.g_max, out=self._grads[:len(self.theta)])
+                                            conductance_unit=self.g_max, out=self._grads[:len(self.theta)],
+                                            input_gradient=input_gradient)
             self._count(*self.block.phases.values())
             sizes = self.network.sizes
             self.hardware.book_gradient_arithmetic(2 * grad.shape[0] * sum(a * b for a, b in zip(sizes, sizes[1:])))
         self._grads = list(grads.conductances)  # per unit of theta = g / g_max
         if self.learn_biases:  # per unit of theta_bias = b / g_max
             self._grads += [g * self.g_max for g in grads.biases]
+        if grads.inputs is None:
+            return None
         return (self.input_scale * grads.inputs).reshape((grad.shape[0], *self._input_shape))
 
     def nudge_strength(self, error: np.ndarray) -> float:

@@ -30,11 +30,13 @@ class Chain:
         self.last_output = x
         return x
 
-    def backward(self, outputs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Fill every block's gradients (of the batch-summed loss); returns (per-sample loss, dL/dinput)."""
+    def backward(self, outputs: np.ndarray, labels: np.ndarray,
+                 input_gradient: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """Fill every block's gradients (of the batch-summed loss); returns (per-sample loss, dL/dinput).
+        Training needs no dL/dinput: with ``input_gradient=False`` the first block may skip it (None)."""
         per_sample, grad = self.loss(outputs, labels)
-        for block in reversed(self.blocks):
-            grad = block.backward(grad)
+        for position in range(len(self.blocks) - 1, -1, -1):
+            grad = self.blocks[position].backward(grad, input_gradient or position > 0)
         return per_sample, grad
 
     def parameter_groups(self, resistive_lr_scale: float = 1.0) -> list[dict]:

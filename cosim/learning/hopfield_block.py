@@ -51,7 +51,7 @@ class HopfieldChainBlock(EnergyBlock):
         self._count_free(self.block.free)
         return output
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
+    def backward(self, grad: np.ndarray, input_gradient: bool = True) -> np.ndarray:
         """Parameter gradients from the nudged phases (or ID); returns dL/dx for the block before."""
         grad = np.asarray(grad, dtype=self.network.dtype)
         if self.nudge.algorithm == "id":

@@ -102,6 +102,7 @@ class Optimizer:
         self.groups = [_normalise_group(group, i, weight_decay) for i, group in enumerate(groups)]
         self.lr = _check_nonnegative("lr", lr)
         self.steps = 0
+        self._steps_plan: list[tuple] | None = None
         self.state = {
             name: [[np.zeros_like(p) for p in group["params"]] for group in self.groups] for name in self.buffer_names
         }
@@ -115,20 +116,31 @@ class Optimizer:
         bounded groups into their bounds — one fused pass per parameter array."""
         self._check_grads(grads)
         self.steps += 1
-        for gi, (group, group_grads) in enumerate(zip(self.groups, grads)):
+        for (group, kernel_bounds, array_bounds, params), group_grads in zip(self._plan(), grads):
             lr = self.lr * group["lr_scale"]
-            lo, hi = group["bounds"] if group["bounds"] is not None else (-np.inf, np.inf)
-            scalar_bounds = np.ndim(lo) == 0 and np.ndim(hi) == 0
-            for pi, (p, g) in enumerate(zip(group["params"], group_grads)):
-                buffers = {name: _flat(self.state[name][gi][pi]) for name in self.buffer_names}
+            for (p, buffers), g in zip(params, group_grads):
                 g = np.ascontiguousarray(g, dtype=p.dtype)
                 flat = _flat(p) if p.flags.c_contiguous else p.copy().reshape(-1)
-                self._update(flat, g.reshape(-1), buffers, lr, group["weight_decay"], float(scale),
-                             float(lo) if scalar_bounds else -np.inf, float(hi) if scalar_bounds else np.inf)
+                self._update(flat, g.reshape(-1), buffers, lr, group["weight_decay"], float(scale), *kernel_bounds)
                 if not p.flags.c_contiguous:
                     p[...] = flat.reshape(p.shape)
-                if not scalar_bounds:
-                    np.clip(p, lo, hi, out=p)
+                if array_bounds is not None:
+                    np.clip(p, *array_bounds, out=p)
+
+    def _plan(self) -> list[tuple]:
+        """Per group, worked out on the first step (parameters and buffers are updated in place, never
+        replaced): the group, its scalar bounds for the kernels, its array bounds (or None), and per parameter
+        the array with flat views of its state buffers."""
+        if self._steps_plan is None:
+            self._steps_plan = []
+            for gi, group in enumerate(self.groups):
+                lo, hi = group["bounds"] if group["bounds"] is not None else (-np.inf, np.inf)
+                scalar = np.ndim(lo) == 0 and np.ndim(hi) == 0
+                params = [(p, {name: _flat(self.state[name][gi][pi]) for name in self.buffer_names})
+                          for pi, p in enumerate(group["params"])]
+                self._steps_plan.append((group, (float(lo), float(hi)) if scalar else (-np.inf, np.inf),
+                                         None if scalar else (lo, hi), params))
+        return self._steps_plan
 
     def _update(self, p, g, buffers, lr, weight_decay, scale, lo, hi) -> None:
         raise NotImplementedError

@@ -25,8 +25,9 @@ class ChainBlock(Protocol):
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray: ...
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        """Fill the parameter gradients of the batch-summed loss; return dL/dx for the block before."""
+    def backward(self, grad: np.ndarray, input_gradient: bool = True) -> np.ndarray | None:
+        """Fill the parameter gradients of the batch-summed loss; return dL/dx for the block before (None
+        when ``input_gradient`` is false and the block could skip it: nothing is before it)."""
 
     @property
     def parameter_names(self) -> list[str]: ...

@@ -108,7 +108,7 @@ class Trainer:
         for step, (xb, yb) in enumerate(bar):
             self.optimizer.set_lr(self.schedule(epoch * self.steps_per_epoch + step))
             out = chain.forward(xb, training=True)
-            per_sample, _ = chain.backward(out, yb)
+            per_sample, _ = chain.backward(out, yb, input_gradient=False)
             self.optimizer.step(chain.gradients(), scale=1.0 / len(yb))
             chain.after_update()
             if self.on_batch is not None:

@@ -37,7 +37,8 @@ class Readout(Protocol):
 
     def after_solve(self, network: ResistiveNetwork, state: Equilibrium) -> None: ...
 
-    def measure_pair(self, network: ResistiveNetwork, a: Equilibrium, b: Equilibrium) -> tuple[Reading, Reading]: ...
+    def measure_pair(self, network: ResistiveNetwork, a: Equilibrium, b: Equilibrium,
+                     currents: bool = True) -> tuple[Reading, Reading]: ...
 
 
 class GradientRules(Protocol):
@@ -70,8 +71,9 @@ class ExactReadout:
     def after_solve(self, network: ResistiveNetwork, state: Equilibrium) -> None:
         """Nothing to account for."""
 
-    def measure_pair(self, network: ResistiveNetwork, a: Equilibrium, b: Equilibrium) -> tuple[Reading, Reading]:
-        return exact_readings(network, a, b)
+    def measure_pair(self, network: ResistiveNetwork, a: Equilibrium, b: Equilibrium,
+                     currents: bool = True) -> tuple[Reading, Reading]:
+        return exact_readings(network, a, b, currents)
 
 
 class ResistiveBlock:
@@ -105,14 +107,17 @@ class ResistiveBlock:
         return state
 
     def ep_gradients(self, beta: float, error=None, target=None, estimator: str = "centred",
-                     conductance_unit: float = 1.0, out=None) -> BlockGradients:
+                     conductance_unit: float = 1.0, out=None, input_gradient: bool = True) -> BlockGradients:
         """EP gradients of the loss whose output gradient is ``error`` (or squared error to ``target``);
-        conductance gradients per ``conductance_unit`` siemens, into the arrays of ``out`` if given."""
+        conductance gradients per ``conductance_unit`` siemens, into the arrays of ``out`` if given; without
+        ``input_gradient`` the input-source currents are not read and ``inputs`` is None."""
         free = self._require_free()
         plus, minus = nudged_phases(self.nudged, beta, estimator, error, target)
         self.phases = {"plus": plus, "minus": minus}
         a, b = ep_phase_pair(estimator, free, plus, minus)
-        readings = self.readout.measure_pair(self.network, a, b)
+        # a readout of the older three-argument form still serves every call that reads the currents
+        readings = (self.readout.measure_pair(self.network, a, b) if input_gradient
+                    else self.readout.measure_pair(self.network, a, b, currents=False))
         return self.rules.ep(self.network, *readings, a, b, conductance_unit, out)
 
     def implicit_gradients(self, error=None, target=None, conductance_unit: float = 1.0) -> BlockGradients:

@@ -42,7 +42,7 @@ class Reading:
     """
 
     layers: list[np.ndarray]
-    source_currents: np.ndarray
+    source_currents: np.ndarray | None  # None: not read (no input gradient wanted)
     beta: float
 
 
@@ -59,9 +59,10 @@ def source_current_pair(network: ResistiveNetwork, a: Equilibrium, b: Equilibriu
     return source_currents(network, a.layers, a.conductances), source_currents(network, b.layers, b.conductances)
 
 
-def exact_readings(network: ResistiveNetwork, a: Equilibrium, b: Equilibrium) -> tuple[Reading, Reading]:
-    """The readings of ideal instruments: the solved voltages and the source currents."""
-    currents_a, currents_b = source_current_pair(network, a, b)
+def exact_readings(network: ResistiveNetwork, a: Equilibrium, b: Equilibrium,
+                   currents: bool = True) -> tuple[Reading, Reading]:
+    """The readings of ideal instruments: the solved voltages and (if ``currents``) the source currents."""
+    currents_a, currents_b = source_current_pair(network, a, b) if currents else (None, None)
     return Reading(a.layers, currents_a, a.beta), Reading(b.layers, currents_b, b.beta)
 
 
@@ -115,8 +116,10 @@ def ep_gradients(network: ResistiveNetwork, reading_a: Reading, reading_b: Readi
         for l in range(network.n_layers)
     ]
     biases = [-node[m] * diff[m].sum(axis=0) / scale for m in range(1, network.n_layers + 1)]
-    currents = reading_a.source_currents - reading_b.source_currents
-    inputs = network.fold_input_gradient(node[0] * currents / scale)
+    inputs = None
+    if reading_a.source_currents is not None:
+        currents = reading_a.source_currents - reading_b.source_currents
+        inputs = network.fold_input_gradient(node[0] * currents / scale)
     return BlockGradients(conductances, biases, inputs)
 
 
