@@ -141,7 +141,7 @@ def _train_chain(blocks, data, steps: int, batch: int, lr: float) -> float:
     """``steps`` of SGD on the squared error 1/2 |output - onehot|^2 with centred EP (beta 0.1) chained through
     the blocks, relaxations to tol 1e-4; returns the training accuracy of the last 10 steps."""
     x, y = data[0], data[1]
-    tols = [b.solver for b in blocks]
+    exact_solvers = [b.solver for b in blocks]
     for b in blocks:
         b.solver = HopfieldSolver(b.network, "bcd", tol=1e-4, max_steps=300)
     correct = []
@@ -153,7 +153,7 @@ def _train_chain(blocks, data, steps: int, batch: int, lr: float) -> float:
             net = block.network
             net.set_weights([w - lr / batch * gw for w, gw in zip(net.weights, g.weights)])
             net.set_biases([b - lr / batch * gb for b, gb in zip(net.biases, g.biases)])
-    for b, solver in zip(blocks, tols):
+    for b, solver in zip(blocks, exact_solvers):
         b.solver = solver
     return float(np.mean(correct[-10:]))
 
