@@ -205,10 +205,11 @@ def test_ideal_hardware_and_the_chip_tile_offer_the_same_hardware_protocol():
 
 def test_every_chain_block_class_offers_the_block_protocol():
     from cosim.learning.blocks import AnalogBlock, DigitalBlock
+    from cosim.learning.conv_hopfield_block import ConvHopfieldChainBlock
     from cosim.learning.hopfield_block import HopfieldChainBlock
     from cosim.learning.protocols import ChainBlock, TileHardware, missing_members
 
-    for cls in (DigitalBlock, AnalogBlock, HopfieldChainBlock):
+    for cls in (DigitalBlock, AnalogBlock, HopfieldChainBlock, ConvHopfieldChainBlock):
         assert missing_members(cls, ChainBlock) == []
 
     class Drifted(IdealHardware):

@@ -69,8 +69,8 @@ class ConvHopfieldChainBlock(HopfieldChainBlock):
         self._book(self.block.free, "free")
         return _to_images(self.block.free.output, self.network.shapes[-1])
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        rows = super().backward(_to_rows(np.asarray(grad)))
+    def backward(self, grad: np.ndarray, input_gradient: bool = True) -> np.ndarray:
+        rows = super().backward(_to_rows(np.asarray(grad)), input_gradient)
         for phase, state in self.block.phases.items():
             self._book(state, phase)
         return _to_images(rows.reshape(rows.shape[0], -1), self.network.input_shape)
