@@ -18,7 +18,7 @@ same shape when Fashion-MNIST is absent), this prints:
 
 Then the XL network (``fmnist_drn_xl.yaml``, (2*784)-32768-10, batch 32) with 1 and 2 BLAS threads,
 interleaved; and where the wall time of one `cosim run` goes (start-up, data loading, training,
-evaluation, checkpoint and results, plots), timed from outside around the phases of :func:`cosim.runner.run`.
+evaluation, checkpoint and results, report.html), timed from outside around the phases of :func:`cosim.runner.run`.
 
     python benchmarks/run_throughput.py           # about 2.5 minutes on 2 (loaded) cores
     python benchmarks/run_throughput.py --quick   # a smoke run: few steps, a small XL stand-in, a short run
@@ -291,7 +291,7 @@ def run_phases(samples: int) -> None:
     from cosim.config.loader import load_config
 
     clock: dict[str, float] = {}
-    wrap = {"prepare": runner, "_save": runner, "_chip_plots": runner, "build_dataset": runner}
+    wrap = {"prepare": runner, "_save": runner, "write_run_report": runner, "build_dataset": runner}
     originals = {name: getattr(module, name) for name, module in wrap.items()}
 
     def timed(name, function):
@@ -318,8 +318,8 @@ def run_phases(samples: int) -> None:
     print(f"\n`cosim run chip_configs/default.yaml` on {samples} training samples: {wall:.1f} s wall")
     shares = {"start-up (interpreter, imports)": imports, "data loading": clock["build_dataset"],
               "building the model and chip": clock["prepare"] - clock["build_dataset"],
-              "checkpoint, results, gradient check, curves (per epoch)": clock["_save"],
-              "chip plots (end of run)": clock["_chip_plots"]}
+              "checkpoint, results, gradient check (per epoch)": clock["_save"],
+              "report.html (end of run)": clock["write_run_report"]}
     shares["training"] = summary["training_seconds"]
     shares["test evaluation"] = wall - sum(shares.values())
     for name, seconds in shares.items():

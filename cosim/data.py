@@ -228,10 +228,10 @@ class _FileSource:
                 if not absent:
                     return directory
                 why = "does not exist" if not directory.is_dir() else f"lacks {', '.join(absent)}"
-                tried.append(f"  {directory} ({label}): {why}")
+                tried.append(f"{directory} ({label}): {why}")
         env_note = "" if os.environ.get(ENV_VAR) else f" (${ENV_VAR} is not set)"
         raise DatasetNotFoundError(
-            f"dataset {name!r} not found. Looked in{env_note}:\n" + "\n".join(tried) + "\n"
+            f"dataset {name!r} not found; looked in{env_note}: " + "; ".join(tried) + ". "
             f"To get it: {self.how_to_get}. The directory must hold {', '.join(self.files)} (each may be "
             f"gzipped); put it at ${ENV_VAR}/{name}/ with ${ENV_VAR} set, or give its directory as the dataset path."
         )

@@ -126,7 +126,7 @@ def test_lookup_order(tmp_path, monkeypatch):
     assert len(load_dataset("mnist").train_x) == 4
     write_mnist(tmp_path / "explicit", 5, 2)
     assert len(load_dataset("mnist", path=tmp_path / "explicit").train_x) == 5
-    with pytest.raises(DatasetNotFoundError, match="empty \\(given path\\): does not exist\nTo get it"):
+    with pytest.raises(DatasetNotFoundError, match="empty \\(given path\\): does not exist. To get it"):
         load_dataset("mnist", path=tmp_path / "empty")  # a given path is the only place looked
 
 

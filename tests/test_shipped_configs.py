@@ -34,7 +34,8 @@ class LookAlike:
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
 def test_shipped_config_builds_on_data_of_its_datasets_shape(path, monkeypatch):
-    config = load_config(path, SMALL)
+    batch = load_config(path).data.batch_size  # at least one full batch to train on
+    config = load_config(path, [f"data.n_train={max(64, batch)}", "data.n_test=64"])
     source = DATASETS[config.data.dataset]
     if hasattr(source, "input_shape"):  # a file dataset: its files need not be here
         monkeypatch.setitem(DATASETS, config.data.dataset, LookAlike(source.input_shape, source.n_classes))
