@@ -12,7 +12,7 @@ export NUMBA_THREADING_LAYER ?= workqueue
 .PHONY: run test setup system-packages bench clean
 
 run: setup
-	$(BIN)/cosim run chip_configs/default.yaml --out runs/default
+	$(BIN)/cosim run chip_configs/default.yaml --out runs/default --force
 
 test: setup
 	$(BIN)/python -m pytest -q
