@@ -158,15 +158,19 @@ def add_dataset(group: h5py.Group, name: str, data, dims: tuple[str, ...] = (), 
 @contextmanager
 def interrupts_deferred() -> Iterator[None]:
     """Hold SIGINT (Ctrl-C) back while a group of files is written, so that an interrupt leaves them
-    consistent; it is delivered (KeyboardInterrupt) on leaving. A no-op outside the main thread."""
+    consistent: a SIGINT meanwhile is only recorded (whichever thread the OS delivers it to, Python runs the
+    handler in the main thread) and raised as KeyboardInterrupt on leaving. A no-op outside the main thread."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
 
 
 def check_finite(tree: dict, what: str, allow_nan: frozenset = frozenset(), prefix: str = "") -> None:
