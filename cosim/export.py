@@ -36,8 +36,7 @@ def tile_arrays(session: Session, tile) -> dict[str, np.ndarray]:
     """The arrays of one tile by their export names (see :data:`CROSSBAR_ARRAYS`, :data:`LAYER_ARRAYS`)."""
     net = tile.network
     arrays = {}
-    for l, (devices, g) in enumerate(zip(tile.devices, net.conductances)):
-        held = np.asarray(g) if devices.conductances is None else devices.conductances  # None: ideal devices
+    for l, (devices, held) in enumerate(zip(tile.devices, tile.held_conductances())):
         target = tile.targets[l] if tile.targets[l] is not None else held
         arrays[f"target_conductances_S.{l}"] = np.asarray(target)
         arrays[f"held_conductances_S.{l}"] = np.asarray(held)

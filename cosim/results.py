@@ -302,16 +302,18 @@ RESULTS, CHECKPOINT, CONFIG = "results.h5", "checkpoint.h5", "config.yaml"
 CONDUCTANCES, BIAS_CURRENTS = "conductances_S.{}", "bias_currents_A.{}"
 
 
-def run_parameters(chain, placements: dict[int, int]) -> dict:
-    """The ``parameters`` group of a chain: per block, the values its hardware holds (analog: conductances
-    in S and bias currents in A, with the block's tile id as ``tile``); ``placements``: block -> tile."""
+def run_parameters(chain, tiles: list) -> dict:
+    """The ``parameters`` group of a chain: per block, the values its hardware holds (analog: the devices'
+    programmed conductances in S, without read noise, and bias currents in A, with the block's tile id as
+    ``tile``); ``tiles``: the chip's tiles, each knowing its ``block_index``."""
+    tile_of = {tile.block_index: tile for tile in tiles}
     parameters = {}
     for index, block in enumerate(chain.blocks):
         if block.kind == "analog":
-            net = block.network
+            net, tile = block.network, tile_of[index]
             parameters[f"block{index}"] = {
-                "tile": placements[index],
-                **{CONDUCTANCES.format(l): np.asarray(w) for l, w in enumerate(net.conductances)},
+                "tile": tile.id,
+                **{CONDUCTANCES.format(l): g for l, g in enumerate(tile.held_conductances())},
                 **{BIAS_CURRENTS.format(m): np.asarray(b) for m, b in enumerate(net.biases)},
             }
         else:

@@ -255,7 +255,7 @@ def _write_results(session: Session, out: Path, config_yaml: str, arrays: dict |
     """results.h5 of the session's state (``arrays``: its :meth:`Session.state` arrays, if at hand)."""
     arrays = session.state()[1] if arrays is None else arrays
     write_run_results(out / RESULTS, config_yaml, arrays["metrics"], summarise(session),
-                      run_parameters(session.chain, session.chip.placements),
+                      run_parameters(session.chain, session.chip.tiles),
                       {"energy": session.chip.ledger.report(), "area": session.chip.area(),
                        "gradcheck": session.agreement, "steps": arrays["steps"]})
 

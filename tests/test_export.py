@@ -10,7 +10,7 @@ from cosim.cli import main
 from cosim.config import load_config
 from cosim.evaluate import evaluate_run, reseed, score_test_split
 from cosim.export import load_export
-from cosim.results import read_run
+from cosim.results import read_run, read_trained
 from cosim.runner import prepare, run
 
 NOISY = Path(__file__).parent / "configs" / "tiny_noisy.yaml"
@@ -45,6 +45,15 @@ def test_export_writes_every_array_with_units(exported):
         assert list(data["converters.converter"][:3]) == ["input_dac", "nudge_dac", "output_adc"]
     readme = (chip / "README.md").read_text()
     assert "| 0 | 1 | 24 -> 10 -> 10 | 24 x 10, 10 x 10 |" in readme and "duplicate_inputs" in readme
+
+
+def test_results_parameters_are_the_held_conductances_without_read_noise(exported):
+    """results.h5 stores what the devices hold, not the last noisy read of a solve."""
+    _, run_dir, chip = exported
+    held = read_run(run_dir).arrays["chip"]["tile0.devices.0"]
+    analog = [group for group in read_trained(run_dir / "results.h5").parameters.values() if "tile" in group]
+    tile0 = next(group for group in analog if group["tile"] == 0)
+    np.testing.assert_array_equal(tile0["conductances_S.0"], held)
 
 
 def test_an_export_loaded_into_a_fresh_session_evaluates_identically(exported):

@@ -240,6 +240,12 @@ class Tile:
             self.ledger.add("crossbar", "calibration", float(g.sum()) * volts**2 * settle, settle)
         return sum(drift.reference_read(g, np.full(g.shape[0], volts)) for g in conductances)
 
+    def held_conductances(self) -> list[np.ndarray]:
+        """What the devices hold per crossbar (S): the programmed state without read noise or drift (the
+        network's present values for ideal devices, which hold exactly what was written)."""
+        return [np.asarray(g) if array.conductances is None else array.conductances
+                for array, g in zip(self.devices, self.network.conductances)]
+
     def book_gradient_arithmetic(self, macs: int) -> None:
         """The digital processor's share of EP: the dV^2 products and sums behind the weight gradients."""
         digital = self.config.digital
