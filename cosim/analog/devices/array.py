@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.analog.devices import drift
+from cosim.analog.devices import drift, kernels
 from cosim.analog.devices.model import DeviceModel
-from cosim.analog.devices.soft_bounds import soft_bounds_update
 
 
 class DeviceArray:
@@ -53,38 +52,32 @@ class DeviceArray:
 
     # ------------------------------------------------------------------ writes
     def program(self, target: np.ndarray) -> np.ndarray:
-        """Write ``target`` (S) into every device from scratch; returns and keeps the true conductances."""
+        """Write ``target`` (S) into every device from scratch; returns and keeps the true conductances
+        (``clip(target)``, rounded to the levels, times the gain, then settled: see :meth:`_settle`)."""
         m = self.model
-        g = np.clip(target, m.g_min, m.g_max)
-        if m.levels is not None:
-            g = m.g_min + np.rint((g - m.g_min) / m.span * (m.levels - 1)) / (m.levels - 1) * m.span
-        if self.gain is not None:
-            g = g * self.gain
+        g = np.empty(self.shape, _working_dtype(target))
+        kernels.program(np.ascontiguousarray(target), m.g_min, m.g_max, m.levels or 0, self.gain,
+                        m.programming_noise * m.span, self.rng, self.stuck, g)
         self.writes += g.size
-        return self._settle(g)
+        return self._keep(g)
 
     def update(self, target: np.ndarray) -> np.ndarray:
-        """Move every device towards ``target`` (S): exact rewrite, or whole pulses when pulsed."""
+        """Move every device towards ``target`` (S): exact rewrite, or whole pulses when pulsed (only the devices
+        that receive pulses are written: they alone settle, with programming noise of std ``sqrt(|pulses|)``
+        times a single write's)."""
         m = self.model
         if self.conductances is None or not m.pulsed:
             return self.program(target)
-        pulses = np.rint((target - self.conductances) / (m.pulse_step * m.span))
-        self.writes += int(np.abs(pulses).sum())
-        if m.soft_bounds:
-            g = soft_bounds_update(self.conductances, pulses, self.step_up, self.step_down, m.g_min, m.g_max)
-        else:
-            g = self.conductances + np.where(pulses > 0, pulses * self.step_up, pulses * self.step_down)
-        return self._settle(g, np.sqrt(np.abs(pulses)))
+        g = self.conductances.copy()
+        shape = self.shape
+        self.writes += kernels.pulse(g, np.ascontiguousarray(target), m.pulse_step * m.span,
+                                     np.broadcast_to(self.step_up, shape), np.broadcast_to(self.step_down, shape),
+                                     m.soft_bounds, m.g_min, m.g_max, m.programming_noise * m.span, self.rng,
+                                     self.stuck)
+        return self._keep(g)
 
-    def _settle(self, g: np.ndarray, noise_scale=1.0) -> np.ndarray:
-        """Add programming noise (scaled per device), clip to the range, pin stuck devices; keep the result
-        as the programmed state and restart the clock (time between training writes is neglected)."""
-        m = self.model
-        if m.programming_noise:
-            g = g + m.programming_noise * m.span * noise_scale * self.rng.standard_normal(self.shape)
-        g = np.clip(g, m.g_min, m.g_max)
-        if self.stuck is not None:
-            g = np.where(self.stuck < 0, m.g_min, np.where(self.stuck > 0, m.g_max, g))
+    def _keep(self, g: np.ndarray) -> np.ndarray:
+        """Keep ``g`` as the programmed state and restart the clock (time between training writes is neglected)."""
         self.conductances = g
         self.age, self._draws, self._aged, self._read_std = 0.0, None, None, None
         return g
@@ -103,22 +96,30 @@ class DeviceArray:
         return self._aged
 
     def read(self) -> np.ndarray:
-        """The conductances one solve sees: the aged ones with fresh read noise."""
+        """The conductances one solve sees: the aged ones with fresh read noise, ``max(g (1 + s z), 0)`` with
+        ``s`` the relative read std (static and 1/f, :meth:`_relative_read_std`) and one Gaussian per device."""
         g = self.aged()
         if not self.model.noisy_reads:
             return g
         if self._read_std is None:
             self._read_std = self._relative_read_std()
-        return np.maximum(g * (1.0 + self._read_std * self.rng.standard_normal(self.shape)), 0.0)
+        std, out = self._read_std, np.empty_like(g)
+        per_device = isinstance(std, np.ndarray)
+        kernels.noisy_read(g, std if per_device else None, 0.0 if per_device else std, self.rng, out)
+        return out
 
     def _relative_read_std(self):
         """Std of a read as a fraction of g: static read noise and 1/f noise at the present age, in quadrature."""
         m = self.model
         if not m.read_noise_1f:
             return m.read_noise
-        q_s = drift.one_over_f_q(self.conductances, m.g_max, m.read_noise_1f, m.read_noise_1f_exponent)
-        one_over_f = drift.one_over_f_read_noise_std(1.0, q_s, max(self.age, m.retention_t0), m.t_read)
-        return np.sqrt(m.read_noise**2 + one_over_f**2)
+        # drift.one_over_f_q and drift.one_over_f_read_noise_std in two passes and numpy's vectorised power
+        std = np.empty(self.shape)
+        kernels.relative(self.conductances, m.g_max, std)
+        np.power(std, m.read_noise_1f_exponent, out=std)
+        band = float(drift.one_over_f_read_noise_std(1.0, 1.0, max(self.age, m.retention_t0), m.t_read))
+        kernels.one_over_f_std(std, m.read_noise_1f, drift.PCM_Q_MAX, band, m.read_noise, std)
+        return std
 
     def _retained(self) -> np.ndarray:
         """The retention law of the model applied to the programmed state at the present age."""
@@ -143,3 +144,9 @@ class DeviceArray:
         if self.stuck is not None:
             aged = np.where(self.stuck != 0, g, aged)
         return aged.astype(g.dtype, copy=False)
+
+
+def _working_dtype(target: np.ndarray) -> np.dtype:
+    """The dtype device states are kept in: the targets' floating dtype (float64 for integer targets)."""
+    dtype = np.asarray(target).dtype
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
