@@ -204,6 +204,6 @@ def test_noisy_read_kernel_equals_the_numpy_form(age, one_over_f):
     q_s = drift.one_over_f_q(g, model.g_max, one_over_f, 0.65)
     one = drift.one_over_f_read_noise_std(1.0, q_s, max(age, 20.0), model.t_read)
     std = np.sqrt(0.01**2 + one**2)
-    for _ in range(2):  # the second read reuses the cached std
+    for _ in range(2):  # the second read reuses the cached 1/f power of the state
         expected = np.maximum(aged * (1.0 + std * reference_rng.standard_normal(g.shape)), 0.0)
         np.testing.assert_allclose(fast.read(), expected, rtol=1e-14, atol=0)

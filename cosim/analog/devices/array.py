@@ -48,7 +48,8 @@ class DeviceArray:
         self.conductances: np.ndarray | None = None  # the programmed state (S)
         self.age = 0.0  # time since the last write (s)
         self._draws = None  # per-device draws of the retention law, for the present programming
-        self._aged = self._read_std = None  # cached at the present age
+        self._aged = None  # cached at the present age
+        self._power = None  # (G/G_max)^-exponent of the 1/f law, for the present programming
 
     # ------------------------------------------------------------------ writes
     def program(self, target: np.ndarray) -> np.ndarray:
@@ -79,7 +80,7 @@ class DeviceArray:
     def _keep(self, g: np.ndarray) -> np.ndarray:
         """Keep ``g`` as the programmed state and restart the clock (time between training writes is neglected)."""
         self.conductances = g
-        self.age, self._draws, self._aged, self._read_std = 0.0, None, None, None
+        self.age, self._draws, self._aged, self._power = 0.0, None, None, None
         return g
 
     # ------------------------------------------------------------------ time and reads
@@ -87,7 +88,7 @@ class DeviceArray:
         """Set the time since programming (s, >= 0); the programmed state is unchanged."""
         if seconds < 0:
             raise ValueError(f"a device age must be >= 0 s, got {seconds}")
-        self.age, self._aged, self._read_std = float(seconds), None, None
+        self.age, self._aged = float(seconds), None
 
     def aged(self) -> np.ndarray:
         """The conductances (S) at the present age, without read noise (the programmed ones at age 0)."""
@@ -96,30 +97,22 @@ class DeviceArray:
         return self._aged
 
     def read(self) -> np.ndarray:
-        """The conductances one solve sees: the aged ones with fresh read noise, ``max(g (1 + s z), 0)`` with
-        ``s`` the relative read std (static and 1/f, :meth:`_relative_read_std`) and one Gaussian per device."""
-        g = self.aged()
-        if not self.model.noisy_reads:
+        """The conductances one solve sees: the aged ones with fresh read noise, ``max(g (1 + s z), 0)`` with one
+        Gaussian ``z`` per device and ``s`` the relative read std: the static ``read_noise`` and the 1/f noise at
+        the present age (:func:`~cosim.analog.devices.drift.one_over_f_read_noise_std`), in quadrature."""
+        g, m = self.aged(), self.model
+        if not m.noisy_reads:
             return g
-        if self._read_std is None:
-            self._read_std = self._relative_read_std()
-        std, out = self._read_std, np.empty_like(g)
-        per_device = isinstance(std, np.ndarray)
-        kernels.noisy_read(g, std if per_device else None, 0.0 if per_device else std, self.rng, out)
+        band = 0.0
+        if m.read_noise_1f:
+            if self._power is None:  # (G/G_max)^-exponent of the programmed state, once per programming
+                self._power = np.empty(self.shape, g.dtype)
+                kernels.relative(self.conductances, m.g_max, self._power)
+                np.power(self._power, -m.read_noise_1f_exponent, out=self._power)
+            band = float(drift.one_over_f_read_noise_std(1.0, 1.0, max(self.age, m.retention_t0), m.t_read))
+        out = np.empty_like(g)
+        kernels.noisy_read(g, self._power, m.read_noise_1f, drift.PCM_Q_MAX, band, m.read_noise, self.rng, out)
         return out
-
-    def _relative_read_std(self):
-        """Std of a read as a fraction of g: static read noise and 1/f noise at the present age, in quadrature."""
-        m = self.model
-        if not m.read_noise_1f:
-            return m.read_noise
-        # drift.one_over_f_q and drift.one_over_f_read_noise_std in two passes and numpy's vectorised power
-        std = np.empty(self.shape)
-        kernels.relative(self.conductances, m.g_max, std)
-        np.power(std, m.read_noise_1f_exponent, out=std)
-        band = float(drift.one_over_f_read_noise_std(1.0, 1.0, max(self.age, m.retention_t0), m.t_read))
-        kernels.one_over_f_std(std, m.read_noise_1f, drift.PCM_Q_MAX, band, m.read_noise, std)
-        return std
 
     def _retained(self) -> np.ndarray:
         """The retention law of the model applied to the programmed state at the present age."""

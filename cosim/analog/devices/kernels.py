@@ -74,26 +74,22 @@ def pulse(g, target, step, step_up, step_down, soft, g_min, g_max, sigma, rng, s
 
 @numba.njit(**_JIT)
 def relative(g, g_max, out):
-    """``max(|g| / g_max, 1e-7)``: the state as a fraction of ``g_max`` for the 1/f law (drift._relative)."""
+    """``max(|g| / g_max, 1e-7)``: the state as a fraction of ``g_max`` for the 1/f law (``drift._relative``)."""
     for r in range(g.shape[0]):
         for c in range(g.shape[1]):
             out[r, c] = max(abs(g[r, c]) / g_max, 1e-7)
 
 
 @numba.njit(**_JIT)
-def one_over_f_std(power, q_at_g_max, q_max, band, static, out):
-    """Relative read std per device from ``power = (G/G_max)^exponent``: the 1/f part ``min(q / power, q_max)
-    band`` (``band = sqrt(ln((t + t_read) / (2 t_read)))``) and the ``static`` part in quadrature."""
-    for r in range(power.shape[0]):
-        for c in range(power.shape[1]):
-            one_over_f = min(q_at_g_max / power[r, c], q_max) * band
-            out[r, c] = np.sqrt(static * static + one_over_f * one_over_f)
-
-
-@numba.njit(**_JIT)
-def noisy_read(g, std, static, rng, out):
-    """One read: ``max(g (1 + s z), 0)`` with ``s`` the per-device relative std ``std`` (None: ``static``)."""
+def noisy_read(g, power, q, q_max, band, static, rng, out):
+    """One read: ``max(g (1 + s z), 0)``, ``z`` standard normal, with the relative std ``s = static`` where
+    ``power`` is None, else ``s = sqrt(static^2 + (min(q power, q_max) band)^2)``: the 1/f amplitude of
+    :func:`~cosim.analog.devices.drift.one_over_f_q` from ``power = (G/G_max)^-exponent`` per device, times
+    ``band = sqrt(ln((t + t_read) / (2 t_read)))`` (:func:`~cosim.analog.devices.drift.one_over_f_read_noise_std`)."""
     for r in range(g.shape[0]):
         for c in range(g.shape[1]):
-            s = static if std is None else std[r, c]
+            s = static
+            if power is not None:
+                one_over_f = min(q * power[r, c], q_max) * band
+                s = one_over_f if static == 0.0 else np.sqrt(static * static + one_over_f * one_over_f)
             out[r, c] = max(g[r, c] * (1.0 + s * rng.standard_normal()), 0.0)
