@@ -9,6 +9,9 @@
 * reads: :meth:`DeviceArray.read` adds multiplicative read noise to the aged state: the static ``read_noise``
   and the 1/f noise of the device's age (ages below ``retention_t0`` read as ``retention_t0``, the first read
   the fits describe).
+
+Writes and reads run as one-pass kernels (:mod:`.kernels`) that draw their Gaussians from the array's ``rng``
+in numpy's order, so each stream is consumed as ``rng.standard_normal(shape)`` would.
 """
 
 from __future__ import annotations
@@ -53,8 +56,10 @@ class DeviceArray:
 
     # ------------------------------------------------------------------ writes
     def program(self, target: np.ndarray) -> np.ndarray:
-        """Write ``target`` (S) into every device from scratch; returns and keeps the true conductances
-        (``clip(target)``, rounded to the levels, times the gain, then settled: see :meth:`_settle`)."""
+        """Write ``target`` (S) into every device from scratch; returns and keeps the true conductances:
+        ``clip(target)``, rounded to the levels, times the gain, then settled (programming noise of std
+        ``programming_noise * span``, clipped to the range again, stuck devices pinned). One pass
+        (:func:`.kernels.program`); the state is kept in the targets' floating dtype."""
         m = self.model
         g = np.empty(self.shape, _working_dtype(target))
         kernels.program(np.ascontiguousarray(target), m.g_min, m.g_max, m.levels or 0, self.gain,
