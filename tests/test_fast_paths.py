@@ -207,3 +207,17 @@ def test_noisy_read_kernel_equals_the_numpy_form(age, one_over_f):
     for _ in range(2):  # the second read reuses the cached 1/f power of the state
         expected = np.maximum(aged * (1.0 + std * reference_rng.standard_normal(g.shape)), 0.0)
         np.testing.assert_allclose(fast.read(), expected, rtol=1e-14, atol=0)
+
+
+def test_device_states_stay_in_the_working_dtype():
+    from cosim.analog.devices import DeviceArray, DeviceModel
+
+    model = DeviceModel(g_min=1e-6, g_max=2.5e-5, programming_noise=0.01, read_noise_1f=0.0088,
+                        read_noise_1f_exponent=0.65)
+    target = np.random.default_rng(1).uniform(0, 3e-5, (40, 30))
+    single, double = (DeviceArray(model, (40, 30), np.random.default_rng(0)) for _ in range(2))
+    held = single.program(target.astype(np.float32))
+    read = single.read()
+    assert held.dtype == np.float32 and read.dtype == np.float32
+    np.testing.assert_allclose(held, double.program(target), rtol=1e-6)
+    np.testing.assert_allclose(read, double.read(), rtol=1e-6)
