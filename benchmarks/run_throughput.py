@@ -21,7 +21,7 @@ run asking for 2 gets them (capped at the idle cores),
 interleaved; and where the wall time of one `cosim run` goes (start-up, data loading, training,
 evaluation, checkpoint and results, report.html), timed from outside around the phases of :func:`cosim.runner.run`.
 
-    python benchmarks/run_throughput.py           # about 2.5 minutes on 2 (loaded) cores
+    python benchmarks/run_throughput.py           # about 3 minutes on 2 (loaded) cores, a full epoch included
     python benchmarks/run_throughput.py --quick   # a smoke run: few steps, a small XL stand-in, a short run
 """
 
