@@ -1,19 +1,29 @@
-"""How many threads a run's matrix products get: ``solver.threads``, capped at the cores this process may
-use (its CPU affinity, e.g. under ``taskset`` or a container's CPU set), so that no setting oversubscribes.
+"""How many threads a run's matrix products get: ``solver.threads`` at most, capped at the cores this process
+may use (its CPU affinity, e.g. under ``taskset`` or a container's CPU set) and at the cores other processes
+leave idle, so that no setting oversubscribes a busy machine.
 
-The default, one thread, is deliberate: on a loaded or 2-core machine a second BLAS thread was measured
-slower than one (it waits for the busy core at every product, and the Numba node kernels between the
-products are serial); on idle cores the large products of wide crossbars gain from more (see
-docs/benchmarks.md, "Run throughput"). The command line also pins OpenBLAS to one thread before numpy loads
-unless ``OPENBLAS_NUM_THREADS`` is set; raising the limit here later still takes effect.
+Idle cores are estimated from the 1-minute load average (runnable tasks, ``os.getloadavg``) less this
+process's own busy cores over the last interval (its CPU time over wall time); a core counts as idle when
+other processes use less than ``IDLE_MARGIN`` of it. During training the count is re-checked every
+``RECHECK_S`` seconds (:func:`recheck`, called by the trainer once per step), so a run that starts on idle
+cores drops to one thread when other jobs arrive, and takes the second core back when they leave.
+
+The default, ``solver.threads: 1``, is deliberate: the default chip's products are small (batch 32,
+256-wide layers), and on a loaded machine a second BLAS thread was measured several times slower (it waits
+for the busy core at every product). Wide crossbars gain from more on idle cores: the XL config asks for 2
+(see docs/benchmarks.md, "Run throughput"). The command line also pins OpenBLAS to one thread before numpy
+loads unless ``OPENBLAS_NUM_THREADS`` is set; raising the limit here later still takes effect.
 """
 
 from __future__ import annotations
 
 import os
-from contextlib import AbstractContextManager
+import time
 
 from threadpoolctl import threadpool_limits
+
+IDLE_MARGIN = 0.3  # a core is idle when other processes use less than this share of it, on average
+RECHECK_S = 30.0  # seconds between re-checks of the idle cores during a run
 
 
 def available_cores() -> int:
@@ -21,11 +31,70 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def blas_threads(requested: int) -> int:
-    """The BLAS threads a run asking for ``requested`` gets: at least 1, at most the available cores."""
-    return max(1, min(int(requested), available_cores()))
+def idle_cores(own_busy: float = 0.0) -> int:
+    """Available cores other processes leave idle: the 1-minute load average less ``own_busy`` (this
+    process's busy cores over the last interval) is the others' load; unknown load: all are idle."""
+    cores = available_cores()
+    if not hasattr(os, "getloadavg"):
+        return cores
+    others = max(0.0, os.getloadavg()[0] - own_busy)
+    return max(0, min(cores, int(cores - others + IDLE_MARGIN)))
 
 
-def solver_threads(requested: int) -> AbstractContextManager:
-    """Limit BLAS to :func:`blas_threads` threads inside the ``with`` block."""
-    return threadpool_limits(limits=blas_threads(requested), user_api="blas")
+def blas_threads(requested: int, own_busy: float = 0.0) -> int:
+    """The BLAS threads a run asking for ``requested`` gets: at least 1, at most the available and idle cores."""
+    return max(1, min(int(requested), available_cores(), idle_cores(own_busy)))
+
+
+class SolverThreads:
+    """Inside ``with``: BLAS limited to :func:`blas_threads` of ``requested``, re-chosen by :meth:`recheck`
+    every ``recheck_s`` seconds from the load of the interval."""
+
+    def __init__(self, requested: int, recheck_s: float = RECHECK_S):
+        self.requested, self.recheck_s = int(requested), recheck_s
+        self.threads = blas_threads(self.requested)
+        self._limits = None
+        self._mark = self._clock()
+
+    @staticmethod
+    def _clock() -> tuple[float, float]:
+        times = os.times()
+        return time.monotonic(), times.user + times.system
+
+    def recheck(self) -> None:
+        """Re-choose the thread count when ``recheck_s`` seconds have passed since the last choice."""
+        if self.requested == 1 or time.monotonic() - self._mark[0] < self.recheck_s:
+            return
+        wall, cpu = self._clock()
+        own_busy = (cpu - self._mark[1]) / (wall - self._mark[0])
+        self._mark = wall, cpu
+        threads = blas_threads(self.requested, own_busy)
+        if threads != self.threads:
+            self.threads = threads
+            self._limits.restore_original_limits()
+            self._limits = threadpool_limits(limits=threads, user_api="blas")
+
+    def __enter__(self) -> SolverThreads:
+        global _active
+        self._limits = threadpool_limits(limits=self.threads, user_api="blas")
+        self._outer, _active = _active, self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        global _active
+        self._limits.restore_original_limits()
+        _active = self._outer
+
+
+_active: SolverThreads | None = None  # the innermost SolverThreads block, for recheck()
+
+
+def solver_threads(requested: int) -> SolverThreads:
+    """Limit BLAS to :func:`blas_threads` threads inside the ``with`` block, re-checked by :func:`recheck`."""
+    return SolverThreads(requested)
+
+
+def recheck() -> None:
+    """Let the innermost :func:`solver_threads` block re-choose its thread count (cheap when not due)."""
+    if _active is not None:
+        _active.recheck()

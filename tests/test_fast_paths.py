@@ -125,3 +125,99 @@ def test_crossbar_power_from_the_solve_equals_the_direct_sum():
                         for l, w in enumerate(net.conductances)] for b in range(3)])
     np.testing.assert_allclose(crossbar_power(net, layers, block.free.input_product), direct, rtol=1e-10)
     np.testing.assert_allclose(crossbar_power(net, layers), direct, rtol=1e-10)
+
+
+# ---------------------------------------------------------------- device kernels against the numpy forms
+
+def straightforward_write(model, target, rng, gain=None, stuck=None, conductances=None, step_up=None, step_down=None):
+    """DeviceArray's write as plain numpy expressions (one Gaussian per device, numpy's order): an exact
+    write, or (given ``conductances``) a pulsed update that draws noise only where pulses were applied."""
+    from cosim.analog.devices.soft_bounds import soft_bounds_update
+
+    m, scale = model, 1.0
+    if conductances is None:
+        g = np.clip(target, m.g_min, m.g_max)
+        if m.levels is not None:
+            g = m.g_min + np.rint((g - m.g_min) / m.span * (m.levels - 1)) / (m.levels - 1) * m.span
+        g = g * gain if gain is not None else g
+        z = rng.standard_normal(g.shape)
+    else:
+        pulses = np.rint((target - conductances) / (m.pulse_step * m.span))
+        g = (soft_bounds_update(conductances, pulses, step_up, step_down, m.g_min, m.g_max) if m.soft_bounds
+             else conductances + np.where(pulses > 0, pulses * step_up, pulses * step_down))
+        written = pulses != 0
+        z = np.zeros(g.shape)
+        z[written] = rng.standard_normal(int(written.sum()))
+        scale = np.sqrt(np.abs(pulses))
+    g = np.clip(g + m.programming_noise * m.span * scale * z, m.g_min, m.g_max)
+    if stuck is not None:
+        g = np.where(stuck < 0, m.g_min, np.where(stuck > 0, m.g_max, g))
+    return g if conductances is None else np.where(written, g, conductances)
+
+
+WRITES = {
+    "noisy": dict(programming_noise=0.03),
+    "levels, gain, stuck": dict(levels=9, variability=0.1, stuck_at_min=0.05, stuck_at_max=0.05, programming_noise=0.02),
+    "pulsed": dict(pulsed=True, pulse_step=0.01, pulse_step_spread=0.2, asymmetry=0.3, programming_noise=0.01),
+    "soft bounds": dict(pulsed=True, pulse_step=0.01, soft_bounds=True, asymmetry=-0.2, programming_noise=0.01,
+                        stuck_at_max=0.02),
+}
+
+
+@pytest.mark.parametrize("name", WRITES)
+def test_device_write_kernels_equal_the_numpy_form(name):
+    from cosim.analog.devices import DeviceArray, DeviceModel
+
+    model = DeviceModel(g_min=1e-6, g_max=2.5e-5, **WRITES[name])
+    fast = DeviceArray(model, (40, 30), np.random.default_rng(0))
+    reference_rng = np.random.default_rng(0)
+    DeviceArray(model, (40, 30), reference_rng)  # the same static draws (stuck devices, gains, pulse steps)
+    targets = np.random.default_rng(1).uniform(0, 3e-5, (3, 40, 30))
+    expected = straightforward_write(model, targets[0], reference_rng, fast.gain, fast.stuck)
+    np.testing.assert_allclose(fast.program(targets[0]), expected, rtol=1e-15, atol=0)
+    for target in targets[1:]:
+        writes = fast.writes
+        previous = fast.conductances
+        target = previous + np.random.default_rng(2).normal(0, 0.02 * model.span, previous.shape)
+        expected = (straightforward_write(model, target, reference_rng, fast.gain, fast.stuck, previous,
+                                          fast.step_up, fast.step_down) if model.pulsed
+                    else straightforward_write(model, target, reference_rng, fast.gain, fast.stuck))
+        np.testing.assert_allclose(fast.update(target), expected, rtol=1e-14, atol=1e-14 * model.g_max)
+        if model.pulsed:
+            assert fast.writes - writes == np.abs(np.rint((target - previous) / (model.pulse_step * model.span))).sum()
+    assert fast.rng.bit_generator.state == reference_rng.bit_generator.state  # the stream, consumed alike
+
+
+@pytest.mark.parametrize("age", [0.0, 3600.0])
+@pytest.mark.parametrize("one_over_f", [0.0, 0.0088])
+def test_noisy_read_kernel_equals_the_numpy_form(age, one_over_f):
+    from cosim.analog.devices import DeviceArray, DeviceModel, drift
+
+    model = DeviceModel(g_min=1e-6, g_max=2.5e-5, read_noise=0.01, read_noise_1f=one_over_f,
+                        read_noise_1f_exponent=0.65, retention="power_law", retention_t0=20.0, drift_nu=0.05)
+    fast = DeviceArray(model, (40, 30), np.random.default_rng(0), np.random.default_rng(9))
+    fast.program(np.random.default_rng(1).uniform(0, 3e-5, (40, 30)))
+    fast.set_age(age)
+    reference_rng = np.random.default_rng()
+    reference_rng.bit_generator.state = fast.rng.bit_generator.state
+    aged, g = fast.aged(), fast.conductances
+    q_s = drift.one_over_f_q(g, model.g_max, one_over_f, 0.65)
+    one = drift.one_over_f_read_noise_std(1.0, q_s, max(age, 20.0), model.t_read)
+    std = np.sqrt(0.01**2 + one**2)
+    for _ in range(2):  # the second read reuses the cached 1/f power of the state
+        expected = np.maximum(aged * (1.0 + std * reference_rng.standard_normal(g.shape)), 0.0)
+        np.testing.assert_allclose(fast.read(), expected, rtol=1e-14, atol=0)
+
+
+def test_device_states_stay_in_the_working_dtype():
+    from cosim.analog.devices import DeviceArray, DeviceModel
+
+    model = DeviceModel(g_min=1e-6, g_max=2.5e-5, programming_noise=0.01, read_noise_1f=0.0088,
+                        read_noise_1f_exponent=0.65)
+    target = np.random.default_rng(1).uniform(0, 3e-5, (40, 30))
+    single, double = (DeviceArray(model, (40, 30), np.random.default_rng(0)) for _ in range(2))
+    held = single.program(target.astype(np.float32))
+    read = single.read()
+    assert held.dtype == np.float32 and read.dtype == np.float32
+    np.testing.assert_allclose(held, double.program(target), rtol=1e-6)
+    np.testing.assert_allclose(read, double.read(), rtol=1e-6)

@@ -734,9 +734,10 @@ class SolverConfig:
         "warn", doc="What to do when max_sweeps is reached before tol: warn and go on, or stop with an error."
     )
     threads: int = setting(
-        1, doc="BLAS threads for the run's matrix products, capped at the cores the process may use (its CPU "
-        "affinity). 1 is the safe choice on a shared or 2-core machine, where 2 was measured slower; more helps "
-        "wide crossbars on idle cores (docs/benchmarks.md, 'Run throughput').", min=1, max=1024)
+        1, doc="Most BLAS threads for the run's matrix products: capped at the cores the process may use (its CPU "
+        "affinity) and at the cores other processes leave idle (load average), re-checked every 30 s of training. "
+        "1 suits small crossbars; more helps wide crossbars on idle cores (docs/benchmarks.md, 'Run throughput').",
+        min=1, max=1024)
 
 
 # --------------------------------------------------------------------------------------------- sweep

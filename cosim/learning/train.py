@@ -20,6 +20,7 @@ from cosim.learning.chain import Chain
 from cosim.learning.losses import accuracy
 from cosim.learning.optim import Optimizer, Schedule
 from cosim.report.progress import progress
+from cosim.threads import recheck as recheck_threads
 
 METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "epoch_seconds",
            "free_sweeps", "solved_samples", "unconverged_samples", "clamped_fraction")
@@ -113,6 +114,7 @@ class Trainer:
             chain.after_update()
             if self.on_batch is not None:
                 self.on_batch(len(yb))
+            recheck_threads()  # fewer BLAS threads when other jobs load the cores, more when they leave
             batch_loss, batch_correct = float(per_sample.sum()), accuracy(out, yb) * len(yb)
             loss_sum, correct, seen = loss_sum + batch_loss, correct + batch_correct, seen + len(yb)
             window = [window[0] + batch_loss, window[1] + batch_correct, window[2] + len(yb)]

@@ -9,15 +9,17 @@
 * reads: :meth:`DeviceArray.read` adds multiplicative read noise to the aged state: the static ``read_noise``
   and the 1/f noise of the device's age (ages below ``retention_t0`` read as ``retention_t0``, the first read
   the fits describe).
+
+Writes and reads run as one-pass kernels (:mod:`.kernels`) that draw their Gaussians from the array's ``rng``
+in numpy's order, so each stream is consumed as ``rng.standard_normal(shape)`` would.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cosim.analog.devices import drift
+from cosim.analog.devices import drift, kernels
 from cosim.analog.devices.model import DeviceModel
-from cosim.analog.devices.soft_bounds import soft_bounds_update
 
 
 class DeviceArray:
@@ -49,44 +51,41 @@ class DeviceArray:
         self.conductances: np.ndarray | None = None  # the programmed state (S)
         self.age = 0.0  # time since the last write (s)
         self._draws = None  # per-device draws of the retention law, for the present programming
-        self._aged = self._read_std = None  # cached at the present age
+        self._aged = None  # cached at the present age
+        self._power = None  # (G/G_max)^-exponent of the 1/f law, for the present programming
 
     # ------------------------------------------------------------------ writes
     def program(self, target: np.ndarray) -> np.ndarray:
-        """Write ``target`` (S) into every device from scratch; returns and keeps the true conductances."""
+        """Write ``target`` (S) into every device from scratch; returns and keeps the true conductances:
+        ``clip(target)``, rounded to the levels, times the gain, then settled (programming noise of std
+        ``programming_noise * span``, clipped to the range again, stuck devices pinned). One pass
+        (:func:`.kernels.program`); the state is kept in the targets' floating dtype."""
         m = self.model
-        g = np.clip(target, m.g_min, m.g_max)
-        if m.levels is not None:
-            g = m.g_min + np.rint((g - m.g_min) / m.span * (m.levels - 1)) / (m.levels - 1) * m.span
-        if self.gain is not None:
-            g = g * self.gain
+        g = np.empty(self.shape, _working_dtype(target))
+        kernels.program(np.ascontiguousarray(target), m.g_min, m.g_max, m.levels or 0, self.gain,
+                        m.programming_noise * m.span, self.rng, self.stuck, g)
         self.writes += g.size
-        return self._settle(g)
+        return self._keep(g)
 
     def update(self, target: np.ndarray) -> np.ndarray:
-        """Move every device towards ``target`` (S): exact rewrite, or whole pulses when pulsed."""
+        """Move every device towards ``target`` (S): exact rewrite, or whole pulses when pulsed (only the devices
+        that receive pulses are written: they alone settle, with programming noise of std ``sqrt(|pulses|)``
+        times a single write's)."""
         m = self.model
         if self.conductances is None or not m.pulsed:
             return self.program(target)
-        pulses = np.rint((target - self.conductances) / (m.pulse_step * m.span))
-        self.writes += int(np.abs(pulses).sum())
-        if m.soft_bounds:
-            g = soft_bounds_update(self.conductances, pulses, self.step_up, self.step_down, m.g_min, m.g_max)
-        else:
-            g = self.conductances + np.where(pulses > 0, pulses * self.step_up, pulses * self.step_down)
-        return self._settle(g, np.sqrt(np.abs(pulses)))
+        g = self.conductances.copy()
+        shape = self.shape
+        self.writes += kernels.pulse(g, np.ascontiguousarray(target), m.pulse_step * m.span,
+                                     np.broadcast_to(self.step_up, shape), np.broadcast_to(self.step_down, shape),
+                                     m.soft_bounds, m.g_min, m.g_max, m.programming_noise * m.span, self.rng,
+                                     self.stuck)
+        return self._keep(g)
 
-    def _settle(self, g: np.ndarray, noise_scale=1.0) -> np.ndarray:
-        """Add programming noise (scaled per device), clip to the range, pin stuck devices; keep the result
-        as the programmed state and restart the clock (time between training writes is neglected)."""
-        m = self.model
-        if m.programming_noise:
-            g = g + m.programming_noise * m.span * noise_scale * self.rng.standard_normal(self.shape)
-        g = np.clip(g, m.g_min, m.g_max)
-        if self.stuck is not None:
-            g = np.where(self.stuck < 0, m.g_min, np.where(self.stuck > 0, m.g_max, g))
+    def _keep(self, g: np.ndarray) -> np.ndarray:
+        """Keep ``g`` as the programmed state and restart the clock (time between training writes is neglected)."""
         self.conductances = g
-        self.age, self._draws, self._aged, self._read_std = 0.0, None, None, None
+        self.age, self._draws, self._aged, self._power = 0.0, None, None, None
         return g
 
     # ------------------------------------------------------------------ time and reads
@@ -94,7 +93,7 @@ class DeviceArray:
         """Set the time since programming (s, >= 0); the programmed state is unchanged."""
         if seconds < 0:
             raise ValueError(f"a device age must be >= 0 s, got {seconds}")
-        self.age, self._aged, self._read_std = float(seconds), None, None
+        self.age, self._aged = float(seconds), None
 
     def aged(self) -> np.ndarray:
         """The conductances (S) at the present age, without read noise (the programmed ones at age 0)."""
@@ -103,22 +102,22 @@ class DeviceArray:
         return self._aged
 
     def read(self) -> np.ndarray:
-        """The conductances one solve sees: the aged ones with fresh read noise."""
-        g = self.aged()
-        if not self.model.noisy_reads:
+        """The conductances one solve sees: the aged ones with fresh read noise, ``max(g (1 + s z), 0)`` with one
+        Gaussian ``z`` per device and ``s`` the relative read std: the static ``read_noise`` and the 1/f noise at
+        the present age (:func:`~cosim.analog.devices.drift.one_over_f_read_noise_std`), in quadrature."""
+        g, m = self.aged(), self.model
+        if not m.noisy_reads:
             return g
-        if self._read_std is None:
-            self._read_std = self._relative_read_std()
-        return np.maximum(g * (1.0 + self._read_std * self.rng.standard_normal(self.shape)), 0.0)
-
-    def _relative_read_std(self):
-        """Std of a read as a fraction of g: static read noise and 1/f noise at the present age, in quadrature."""
-        m = self.model
-        if not m.read_noise_1f:
-            return m.read_noise
-        q_s = drift.one_over_f_q(self.conductances, m.g_max, m.read_noise_1f, m.read_noise_1f_exponent)
-        one_over_f = drift.one_over_f_read_noise_std(1.0, q_s, max(self.age, m.retention_t0), m.t_read)
-        return np.sqrt(m.read_noise**2 + one_over_f**2)
+        band = 0.0
+        if m.read_noise_1f:
+            if self._power is None:  # (G/G_max)^-exponent of the programmed state, once per programming
+                self._power = np.empty(self.shape, g.dtype)
+                kernels.relative(self.conductances, m.g_max, self._power)
+                np.power(self._power, -m.read_noise_1f_exponent, out=self._power)
+            band = float(drift.one_over_f_read_noise_std(1.0, 1.0, max(self.age, m.retention_t0), m.t_read))
+        out = np.empty_like(g)
+        kernels.noisy_read(g, self._power, m.read_noise_1f, drift.PCM_Q_MAX, band, m.read_noise, self.rng, out)
+        return out
 
     def _retained(self) -> np.ndarray:
         """The retention law of the model applied to the programmed state at the present age."""
@@ -143,3 +142,9 @@ class DeviceArray:
         if self.stuck is not None:
             aged = np.where(self.stuck != 0, g, aged)
         return aged.astype(g.dtype, copy=False)
+
+
+def _working_dtype(target: np.ndarray) -> np.dtype:
+    """The dtype device states are kept in: the targets' floating dtype (float64 for integer targets)."""
+    dtype = np.asarray(target).dtype
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)

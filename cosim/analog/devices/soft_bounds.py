@@ -9,9 +9,9 @@ closed form, so a whole update is one vectorised expression:
     down: g_n = g_min + (g_0 - g_min) (1 - a_down)^n
 
 ``a = step / (g_max - g_min)`` where ``step`` (S) is the change of one pulse at the far end of the range (the
-largest step). Repeated pulses saturate at ``g_max`` / ``g_min`` and never cross them. Wire-in point:
-``DeviceArray.update`` replaces ``conductances + change`` by :func:`soft_bounds_update` when the device model
-asks for soft bounds.
+largest step). Repeated pulses saturate at ``g_max`` / ``g_min`` and never cross them. ``DeviceArray.update``
+applies the same closed form per device in its one-pass kernel (:func:`cosim.analog.devices.kernels.pulse`);
+:func:`soft_bounds_update` is the array form it is tested against.
 """
 
 from __future__ import annotations
