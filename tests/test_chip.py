@@ -230,3 +230,11 @@ def test_results_file_reports_the_area_beside_energy(tmp_path):
     assert area["total_mm2"] == pytest.approx(summary["chip_area_mm2"]) and summary["chip_area_mm2"] > 0
     assert "tile0" in area and len(area["sources"]) >= 6
     assert "chip area" in chip.describe()
+
+
+def test_area_counts_every_array_of_a_partitioned_crossbar():
+    """Crossbars 24x10 and 10x10 on arrays of 8 x 4: 3x3 + 2x3 = 15 arrays, each built at full size."""
+    chip = trainer("chip.tile.rows=8", "chip.tile.columns=4").chip
+    cell = chip.config.tile.device.cell_area_F2 * (chip.config.technology.node_nm * 1e-9) ** 2
+    assert chip.area()["tile0"]["crossbar"] == pytest.approx(15 * 8 * 4 * cell)
+    assert "15 arrays of 8 x 4" in chip.describe()

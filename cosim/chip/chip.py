@@ -162,7 +162,8 @@ class Chip:
     def area(self) -> dict:
         """The chip's area report (:func:`cosim.chip.area.chip_area`): m^2 per component and tile, total,
         node and sources; what results.h5 stores under ``area``."""
-        return chip_area(self.config, [(t.id, t.config, len(t.network_sizes) - 1) for t in self.tiles])
+        return chip_area(self.config, [(t.id, t.config, sum(across * down for across, down in array_grid(
+            t.network_sizes, t.config.rows, t.config.columns))) for t in self.tiles])
 
     def describe(self) -> str:
         area = self.area()
