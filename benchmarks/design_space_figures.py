@@ -7,7 +7,7 @@ chip_configs/sweep_design_space.yaml (array size x ADC bits x wire resistance).
 
 Per grid point, the mean over its seeds (± half their range for accuracy) of: test accuracy; energy per training
 sample and per inference (chip total, and the analog tile's share: DACs, ADCs, devices, wires, programming);
-latency per training sample and per inference; the tile's and the chip's area. All from each run's results.h5.
+latency per training sample and per inference; the area of the tile's arrays, of the tile and of the chip. All from each run's results.h5.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ def measure(run: Path) -> dict[str, float]:
         "train_s": float(energy["latency_per_training_sample_s"]),
         "infer_s": float(energy["latency_per_inference_s"]),
         "tile_m2": float(area["tile0"]["total"]),
+        "arrays_m2": float(area["tile0"]["crossbar"]),
         "chip_m2": float(area["total_m2"]),
         "sizes": [shapes[0][0], *(s[1] for s in shapes)],
     }
@@ -100,8 +101,8 @@ def si(value: float, unit: str) -> str:
 def table(entries: list[dict]) -> str:
     """The Markdown table of docs/design_space.md."""
     lines = ["| array | arrays | ADC bits | wire Ω/cell | test accuracy | energy/training sample (analog tile) "
-             "| energy/inference (analog tile) | latency training / inference | tile area | chip area |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| energy/inference (analog tile) | latency training / inference | arrays area | tile area | chip area |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for e in entries:
         lines.append(
             f"| {e['rows']}×{e['columns']} | {e['arrays']} | {e['bits']} | {e['ohm']:g} "
@@ -109,7 +110,7 @@ def table(entries: list[dict]) -> str:
             f"| {si(e['train_J'], 'J')} ({si(e['train_analog_J'], 'J')}) "
             f"| {si(e['infer_J'], 'J')} ({si(e['infer_analog_J'], 'J')}) "
             f"| {si(e['train_s'], 's')} / {si(e['infer_s'], 's')} "
-            f"| {e['tile_m2'] * 1e6:.3f} mm² | {e['chip_m2'] * 1e6:.2f} mm² |")
+            f"| {e['arrays_m2'] * 1e12:.0f} µm² | {e['tile_m2'] * 1e6:.3f} mm² | {e['chip_m2'] * 1e6:.2f} mm² |")
     return "\n".join(lines)
 
 
