@@ -1,5 +1,6 @@
 """DIR/report.html of a run: the resolved config in short, the run's health, training curves, EP-vs-ID
-cosine over training, energy / latency (/ area) per component and phase, and per-tile pictures.
+cosine over training, energy, latency and area per location x component x phase (cosim.report.budget),
+and per-tile pictures.
 
 The page reads results.h5 generically: every attribute and dataset of the ``summary``, ``health`` and
 ``area`` groups is listed with its units (the ``units`` attribute, else :func:`cosim.results.units_of`), so
@@ -16,11 +17,12 @@ import h5py
 import numpy as np
 import yaml
 
-from cosim.chip.ledger import INFERENCE_PHASES
 from cosim.config import yaml_flow
 from cosim.report import tiles as tile_figures
-from cosim.report.figures import grid, log_floor, png, si, si_axis
+from cosim.report.budget import read_budget, section as budget_section
+from cosim.report.figures import grid, png
 from cosim.report.html import Page
+from cosim.report.units import quantity
 from cosim.results import RESULTS, units_of
 
 REPORT = "report.html"
@@ -37,15 +39,14 @@ def write_run_report(out: Path, tiles: list | None = None) -> Path:
         groups = {name: _items(f[name]) for name in ("summary", "health", "area") if name in f}
         metrics = {k: np.asarray(v) for k, v in f["metrics"].items()} if "metrics" in f else {}
         steps = {k: np.asarray(v) for k, v in f["steps"].items()} if "steps" in f else {}
-        energy = {k: v[()] for k, v in f["energy"].items() if isinstance(v, h5py.Dataset)} if "energy" in f else {}
-        energy.update(f["energy"].attrs if "energy" in f else {})
+        budget = read_budget(f)
         names = [n.decode() for n in f["gradcheck/names"][()]] if "gradcheck/names" in f else []
     page = Page(f"cosim run {out.name}", f"{out.resolve()}")
     _config(page, config)
     _health(page, groups)
     _training(page, metrics, steps, names)
-    if energy:
-        _energy(page, energy)
+    if budget is not None:
+        budget_section(page, budget)
     if "area" in groups:
         page.section("Area")
         page.table(["quantity", "value", "description"], _rows(groups["area"]), css="text")
@@ -56,15 +57,16 @@ def write_run_report(out: Path, tiles: list | None = None) -> Path:
     return page.write(out / REPORT)
 
 
-def _items(group: h5py.Group, prefix: str = "") -> list[tuple[str, object, str, str]]:
+def _items(group: h5py.Group, prefix: str = "", unit: str = "") -> list[tuple[str, object, str, str]]:
     """(name, value, units, description) of every attribute and dataset under ``group``, nested names
-    joined by '/'."""
-    items = []
+    joined by '/'; a number without units of its own takes its group's ``unit`` attribute (or its parent's)."""
+    items, unit = [], _text(group.attrs.get("unit", unit))
     for key, value in group.attrs.items():
-        items.append((prefix + key, value, *units_of(key)))
+        units, description = units_of(key)
+        items.append((prefix + key, value, units or (unit if key != "unit" else ""), description))
     for key, item in group.items():
         if isinstance(item, h5py.Group):
-            items += _items(item, f"{prefix}{key}/")
+            items += _items(item, f"{prefix}{key}/", unit)
         else:
             default = units_of(key)
             units = item.attrs.get("units", default[0])
@@ -85,9 +87,9 @@ def _rows(items) -> list[list[str]]:
             shown = ", ".join(_text(v) for v in value.ravel()[:8])
         elif value.size == 1:
             scalar = value.item()
-            shown = si(scalar, units) if isinstance(scalar, float) else f"{scalar}{'' if units in ('', '1') else ' ' + units}"
+            shown = quantity(scalar, units) if isinstance(scalar, float) else f"{scalar}{'' if units in ('', '1') else ' ' + units}"
         else:
-            shown = ", ".join(si(float(v), units) for v in value.ravel()[:8]) + (" …" if value.size > 8 else "")
+            shown = ", ".join(quantity(float(v), units) for v in value.ravel()[:8]) + (" …" if value.size > 8 else "")
         rows.append([name, shown, description])
     return rows
 
@@ -160,42 +162,3 @@ def _training(page: Page, metrics: dict, steps: dict, names: list[str]) -> None:
         fig.tight_layout()
         page.figure(png(fig), "EP against implicit differentiation per analog tensor, after every epoch "
                               "(as configured: converters and noise included)")
-
-
-def _energy(page: Page, energy: dict) -> None:
-    page.section("Energy and latency")
-    components = [c.decode() for c in energy["components"]]
-    phases = [p.decode() for p in energy["phases"]]
-    table = np.asarray(energy["per_phase_J"])
-    inference = table[:, [phases.index(p) for p in INFERENCE_PHASES if p in phases]].sum(axis=1)
-    page.text(f"per training sample {si(float(table.sum()), 'J')}, per inference {si(float(inference.sum()), 'J')};"
-              f" latency per training sample {si(float(np.sum(energy['latency_per_phase_s'])), 's')} "
-              f"(averaged over {int(energy.get('samples', 0))} training samples)")
-    page.table(["energy per training sample", *phases, "total", "per inference"],
-               [[c, *(si(float(v), "J") for v in row), si(float(row.sum()), "J"), si(float(inf), "J")]
-                for c, row, inf in zip(components, table, inference)]
-               + [["latency", *(si(float(v), "s") for v in energy["latency_per_phase_s"]),
-                   si(float(np.sum(energy["latency_per_phase_s"])), "s"), ""]])
-    used = table.sum(axis=1) > 0
-    fig, (heat, bars) = grid(2, columns=2, height=3.4)
-    shown = np.where(table[used] > 0, table[used], np.nan)
-    image = heat.imshow(np.log10(shown), aspect="auto", cmap="magma_r")
-    for (i, j), value in np.ndenumerate(table[used]):
-        if value > 0:
-            heat.text(j, i, si(float(value), "J", 2), ha="center", va="center", fontsize=6.5,
-                      color="white" if image.norm(np.log10(value)) > 0.6 else "black")
-    heat.set_xticks(range(len(phases)), phases, rotation=30, ha="right", fontsize=8)
-    heat.set_yticks(range(int(used.sum())), [c for c, u in zip(components, used) if u], fontsize=8)
-    heat.set_title("per training sample (log colour)", fontsize=9)
-    y = np.arange(int(used.sum()))
-    bars.barh(y - 0.2, table[used].sum(axis=1), height=0.4, label="per training sample")
-    bars.barh(y + 0.2, inference[used], height=0.4, label="per inference")
-    bars.set_yticks(y, [c for c, u in zip(components, used) if u], fontsize=8)
-    bars.invert_yaxis()
-    bars.set_xscale("log")
-    bars.set_xlim(left=log_floor(np.r_[table[used].sum(axis=1), inference[used]]))
-    si_axis(bars.xaxis, "J")
-    bars.legend(fontsize=7)
-    bars.set_title("per component (log scale)", fontsize=9)
-    fig.tight_layout()
-    page.figure(png(fig), "energy per component and phase; log scales keep the small analog parts visible")
