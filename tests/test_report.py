@@ -13,11 +13,19 @@ import pytest
 
 from cosim import cli
 from cosim.report import progress
+from cosim.report.budget import read_budget
 from cosim.report.run import REPORT, write_run_report
 from cosim.results import add_dataset
+from cosim.sweep import format_table, load_sweep
+from cosim.sweep.aggregate import collect
 
 TINY = Path(__file__).parent / "configs" / "tiny.yaml"
-CHIP = ["--set", "chip.tile.device.stuck_at_min=0.02", "--set", "chip.tile.node_adc.ideal=false",
+TWO_TILES = ("model.blocks=[{kind: digital, ops: [{op: linear, out_features: 12}, {op: batchnorm}, {op: hardtanh}]}, "
+             "{kind: resistive, hidden: [10], outputs: 8, lower_rail_V: -0.05, upper_rail_V: 0.05}, "
+             "{kind: digital, ops: [{op: batchnorm}, {op: hardtanh}]}, "
+             "{kind: resistive, hidden: [8], outputs: 10, lower_rail_V: -0.05, upper_rail_V: 0.05}, "
+             "{kind: digital, ops: [{op: batchnorm}]}]")
+CHIP = ["--set", TWO_TILES, "--set", "chip.tile.device.stuck_at_min=0.02", "--set", "chip.tile.node_adc.ideal=false",
         "--set", "chip.tile.output_adc.ideal=false", "--set", "chip.tile.input_dac.ideal=false",
         "--set", "chip.tile.nudge_dac.ideal=false"]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-headless-shell") or shutil.which("chromium-browser")
@@ -46,6 +54,7 @@ def test_every_dataset_of_a_run_carries_units_and_a_description(run_dir):
         f.visititems(lambda name, item: isinstance(item, h5py.Dataset) and not
                      {"units", "description"} <= set(item.attrs) and missing.append(name))
         assert f["parameters/block1/conductances_S.0"].attrs["units"] == "S"
+        assert f["energy/per_location_J"].attrs["units"] == "J"
         assert f["metrics/test_accuracy"].attrs["units"] == "1"
         assert f["energy/per_phase_J"].attrs["units"] == "J"
         steps = f["steps/step"][()]
@@ -56,11 +65,35 @@ def test_every_dataset_of_a_run_carries_units_and_a_description(run_dir):
 
 def test_run_report_shows_config_health_training_energy_and_tiles(run_dir):
     html = (run_dir / REPORT).read_text()
-    for heading in ("Configuration", "Health", "Training", "Energy and latency", "Tile 0"):
+    for heading in ("Configuration", "Health", "Training", "Energy, latency and area", "Tile 0", "Tile 1"):
         assert f">{heading}" in html, heading
     assert "http://" not in html and "https://" not in html  # self-contained: nothing to fetch
-    assert html.count("data:image/png;base64,") >= 6
+    assert html.count("data:image/png;base64,") >= 9
     assert re.search(r"\d+(\.\d+)? [pnµ]J", html)  # energies with SI prefixes
+    assert re.search(r"\d+(\.\d+)? [mµ]m²", html)  # areas too, the prefix on the metre
+
+
+def test_energy_latency_and_area_per_tile_add_up_to_the_chip_totals(run_dir):
+    with h5py.File(run_dir / "results.h5") as f:
+        energy, area = f["energy"], f["area"]
+        locations = [name.decode() for name in energy["locations"][()]]
+        components = [name.decode() for name in energy["components"][()]]
+        per_location, latency = energy["per_location_J"][()], energy["latency_per_location_s"][()]
+        np.testing.assert_allclose(per_location.sum(axis=0), energy["per_phase_J"][()], rtol=1e-12)
+        np.testing.assert_allclose(latency.sum(axis=(0, 1)), energy["latency_per_phase_s"][()], rtol=1e-12)
+        assert energy.attrs["total_per_training_sample_J"] == pytest.approx(per_location[..., :-1].sum())
+        tiles = sum(area[f"tile{t}"].attrs["total"] for t in (0, 1))
+        assert area.attrs["total_m2"] == pytest.approx(tiles + area.attrs["global_buffer_m2"] + area.attrs["io_m2"])
+        budget = read_budget(f)  # what the report draws: area by (location, component), the ledger's names
+        assert budget.area.sum() == pytest.approx(area.attrs["total_m2"])
+        assert budget.area[2, budget.components.index("io")] == area.attrs["io_m2"]
+        assert budget.area[1, budget.components.index("tile_buffer")] == area["tile1"].attrs["buffer"]
+    assert locations == ["tile0", "tile1", "chip"]
+    for tile in (0, 1):  # each tile's own crossbars, converters and digital processor
+        for component in ("crossbar", "adc", "dac", "digital"):
+            assert per_location[tile, components.index(component)].sum() > 0, (tile, component)
+    chip_only = {c for c in components if per_location[2, components.index(c)].any()}
+    assert chip_only == {"global_buffer", "io"}
 
 
 def test_run_report_lists_groups_it_does_not_know_with_their_units(run_dir, tmp_path):
@@ -95,6 +128,19 @@ def test_sweep_report_names_keys_units_seeds_and_values_never_hashes(sweep_dir):
     assert "chip.tile.node_adc.bits" in html and "2 seed(s)" in html and "Pareto" in html
     hashes = [p.name for p in (sweep_dir / "points").iterdir()]
     assert hashes and not any(h in html for h in hashes)
+
+
+def test_the_console_table_of_a_sweep_gives_units_with_si_prefixes(sweep_dir):
+    config = load_sweep(sweep_dir / "sweep.yaml")
+    table = format_table(config, collect(config, sweep_dir))
+    lines = table.splitlines()
+    assert len(lines) == 2 + 4  # headings, rule, one line per grid point
+    for line in lines[2:]:
+        assert re.search(r"\d+\.\d{2} ± \d+\.\d{2} %", line)  # accuracy over the 2 seeds
+        assert re.search(r"\d+\.\d+ ± \d+\.\d+ [pnµm]J", line)  # energy per training sample
+        assert re.search(r"\d+\.\d+ ± \d+\.\d+ mm²", line)  # chip area
+        assert re.search(r" s\b", line)  # times in seconds
+    assert not re.search(r"\de[-+]\d", table)  # no raw floats with exponents
 
 
 def test_progress_in_a_log_is_a_few_plain_lines_with_rate_and_eta(monkeypatch):

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import h5py
 import numpy as np
-from matplotlib.ticker import NullFormatter
 
 from cosim.chip.ledger import CHIP, INFERENCE_PHASES
 from cosim.report.figures import grid, heat_map, log_norm, png, si_axis
@@ -137,7 +136,6 @@ def _per_phase(b: Budget, values: np.ndarray, unit: str, shown: list[int]) -> st
         ax.set_title(f"{_location(b.locations[location])}: {si(float(cells.sum()), unit)}", fontsize=9)
     bar = fig.colorbar(image, ax=axes, label="per training sample", fraction=0.04, pad=0.01)
     si_axis(bar.ax.yaxis, unit)
-    bar.ax.yaxis.set_minor_formatter(NullFormatter())
     return png(fig)
 
 

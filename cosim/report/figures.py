@@ -17,21 +17,44 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import Formatter, NullFormatter  # noqa: E402
 
 from cosim.report.units import POWERS, prefix_of, si  # noqa: E402
 
 WIDTH_IN, DPI = 9.0, 100  # every report figure is 900 px wide
 
 
-def si_axis(axis, unit: str, power: int = 1) -> None:
-    """Tick labels of a matplotlib axis (ax.xaxis / ax.yaxis) with SI prefixes: 10 nJ, 1 µJ, 0.5 mm²."""
-    def tick(value: float, _position) -> str:
+class SIFormatter(Formatter):
+    """Tick labels with SI prefixes: on a log axis each tick its own (1 µJ, 100 nJ), on a linear one a common
+    prefix with the decimals the tick spacing needs (828.0 nJ, 828.2 nJ, 828.4 nJ)."""
+
+    def __init__(self, unit: str, power: int = 1):
+        self.unit, self.power, self.factor, self.prefix, self.decimals = unit, power, 1.0, "", None
+
+    def set_locs(self, locs) -> None:
+        super().set_locs(locs)
+        locs = np.asarray([x for x in locs if x != 0 and np.isfinite(x)], dtype=float)
+        if self.axis is None or self.axis.get_scale() == "log" or locs.size < 2:
+            self.decimals = None
+            return
+        self.factor, self.prefix = prefix_of(np.abs(locs).max(), self.power)
+        step = np.diff(np.sort(locs)).min() / self.factor
+        self.decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step > 0 else 0
+
+    def __call__(self, value: float, position=None) -> str:
+        unit = f"{self.unit}{POWERS[self.power]}"
         if value == 0:
             return "0"
-        factor, prefix = prefix_of(value, power)
-        return f"{value / factor:.3g} {prefix}{unit}{POWERS[power]}"
-    axis.set_major_formatter(FuncFormatter(tick))
+        if self.decimals is None:
+            factor, prefix = prefix_of(value, self.power)
+            return f"{value / factor:.3g} {prefix}{unit}"
+        return f"{value / self.factor:.{self.decimals}f} {self.prefix}{unit}"
+
+
+def si_axis(axis, unit: str, power: int = 1) -> None:
+    """Tick labels of a matplotlib axis (ax.xaxis / ax.yaxis, a colour bar's) with SI prefixes."""
+    axis.set_major_formatter(SIFormatter(unit, power))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def grid(panels: int, columns: int = 4, height: float = 2.4, **kwargs):
