@@ -4,7 +4,6 @@ when one is installed), units on every HDF5 dataset, sweep.h5 as an xarray datas
 import io
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import h5py
@@ -13,6 +12,7 @@ import pytest
 
 from cosim import cli
 from cosim.report import progress
+from cosim.report.browser import CHROMIUM, chromium, screenshot
 from cosim.report.budget import read_budget
 from cosim.report.run import REPORT, write_run_report
 from cosim.results import add_dataset
@@ -28,7 +28,6 @@ TWO_TILES = ("model.blocks=[{kind: digital, ops: [{op: linear, out_features: 12}
 CHIP = ["--set", TWO_TILES, "--set", "chip.tile.device.stuck_at_min=0.02", "--set", "chip.tile.node_adc.ideal=false",
         "--set", "chip.tile.output_adc.ideal=false", "--set", "chip.tile.input_dac.ideal=false",
         "--set", "chip.tile.nudge_dac.ideal=false"]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-headless-shell") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
@@ -155,24 +154,17 @@ def test_progress_in_a_log_is_a_few_plain_lines_with_rate_and_eta(monkeypatch):
     assert all("batch/s" in line and "left" in line for line in lines)
 
 
-def _chromium(page: Path, tmp_path: Path, *args: str) -> str:
-    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-               f"--user-data-dir={tmp_path / 'profile'}", *args, page.resolve().as_uri()]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
-
-
 @pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium (Debian package chromium; "
                                              "scripts/install-system-packages.sh installs it)")
 @pytest.mark.parametrize("kind", ["run", "sweep"])
 def test_report_renders_in_a_real_browser(kind, run_dir, sweep_dir, tmp_path):
     page = (run_dir if kind == "run" else sweep_dir) / REPORT
-    dom = _chromium(page, tmp_path, "--virtual-time-budget=10000", "--dump-dom")
+    dom = chromium(page, tmp_path / "profile", "--virtual-time-budget=10000", "--dump-dom")
     body = re.search(r"<body[^>]*>", dom).group(0)
     total = int(re.search(r'data-images-total="(\d+)"', body).group(1))
     assert total >= 3 and 'data-images-broken="0"' in body  # every embedded image decoded
     shot = tmp_path / f"{kind}.png"
-    _chromium(page, tmp_path, f"--screenshot={shot}", "--window-size=1000,1400")
+    screenshot(page, shot, tmp_path / "profile")
     pixels = _png_pixels(shot)
     assert pixels.std() > 10  # not a blank page
 

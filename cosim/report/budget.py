@@ -93,7 +93,9 @@ def section(page: Page, budget: Budget) -> None:
                                                      f"location{note}; one log colour scale")
     page.figure(_per_phase(b, b.latency, "s", shown), "latency per training sample by component and phase at "
                                                       f"each location{note}; one log colour scale")
-    page.table(*_table(b))
+    page.text("Every location and component: energy per training sample in each phase and in all, energy per "
+              "inference, latency per training sample and area (blank: nothing)")
+    page.table(*_table(b), css="numbers")
 
 
 def _used(b: Budget) -> tuple[list[int], list[int]]:
@@ -141,14 +143,17 @@ def _per_phase(b: Budget, values: np.ndarray, unit: str, shown: list[int]) -> st
 
 def _table(b: Budget) -> tuple[list[str], list[list[str]]]:
     """Headings and rows: every (location, component) with anything in it, each location's total, then
-    every component summed over the locations and the chip's total."""
+    every component summed over the locations and the chip's total; zeros left blank."""
     components, phases = _used(b)
-    headings = ["location", "component", *(f"energy: {b.phases[p]}" for p in phases), "per training sample",
-                "per inference", "latency / training sample", "area"]
+    headings = ["location", "component", *(b.phases[p] for p in phases), "per training sample", "per inference",
+                "latency", "area"]
+
+    def text(value: float, unit: str, power: int = 1) -> str:
+        return si(float(value), unit, power=power) if value else ""
 
     def row(location: str, component: str, energy: np.ndarray, inference, latency, area) -> list[str]:
-        return [location, component, *(si(float(energy[p]), "J") for p in phases), si(float(energy.sum()), "J"),
-                si(float(inference), "J"), si(float(latency), "s"), si(float(area), "m", power=2)]
+        return [location, component, *(text(energy[p], "J") for p in phases), text(energy.sum(), "J"),
+                text(inference, "J"), text(latency, "s"), text(area, "m", 2)]
 
     rows = []
     groups = [(_location(name), b.energy[i], b.inference[i], b.latency[i].sum(axis=1), b.area[i])

@@ -16,6 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import yaml
+from matplotlib.ticker import MaxNLocator
 
 from cosim.config import yaml_flow
 from cosim.report import tiles as tile_figures
@@ -153,12 +154,20 @@ def _training(page: Page, metrics: dict, steps: dict, names: list[str]) -> None:
                  f"{metrics['epoch_seconds'][e]:.1f}"] for e in range(epochs)])
     cosines = np.atleast_2d(metrics.get("ep_id_cosine_per_tensor", np.empty((0, 0))))
     if cosines.size and names:
-        fig, (ax,) = grid(1, columns=1, height=3.0)
-        for column, name in enumerate(names):
-            ax.plot(np.arange(1, len(cosines) + 1), cosines[:, column], "o-", label=name)
-        ax.set(xlabel="epoch", ylabel="cosine(EP, ID)", ylim=(min(0.0, np.nanmin(cosines)), 1.02))
+        fig, (ax,) = grid(1, columns=1, height=min(3.0, 1.0 + 0.3 * len(names)) if len(cosines) == 1 else 3.0)
+        if len(cosines) == 1:  # one epoch: a bar per tensor, not a column of dots
+            ax.barh(np.arange(len(names)), cosines[0], color="tab:blue")
+            ax.set_yticks(np.arange(len(names)), names, fontsize=7)
+            ax.invert_yaxis()
+            ax.bar_label(ax.containers[0], fmt="%.4f", fontsize=7, padding=2)
+            ax.set(xlabel="cosine(EP, ID) after epoch 1", xlim=(min(0.0, np.nanmin(cosines)), 1.1))
+        else:
+            for column, name in enumerate(names):
+                ax.plot(np.arange(1, len(cosines) + 1), cosines[:, column], "o-", label=name)
+            ax.set(xlabel="epoch", ylabel="cosine(EP, ID)", ylim=(min(0.0, np.nanmin(cosines)), 1.02))
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.legend(fontsize=7, ncol=2)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, ncol=2)
         fig.tight_layout()
         page.figure(png(fig), "EP against implicit differentiation per analog tensor, after every epoch "
                               "(as configured: converters and noise included)")
