@@ -171,7 +171,7 @@ def _pareto_section(page: Page, config, rows: list[Row], axes: list[Axis], n_see
     front = non_dominated(values[:, used], [OBJECTIVES[k][1] for k in used])
     order = sorted(np.flatnonzero(front), key=lambda i: values[i, 1])
     page.section("Pareto front: accuracy, energy" + (" and area" if 2 in used else ""))
-    page.figure(_pareto(values, order, has_area=2 in used),
+    page.figure(_pareto(values, order, 2 in used, n_seeds),
                 f"test accuracy against energy per training sample{' and against chip area' if 2 in used else ''} "
                 f"for every grid point (mean over {n_seeds} seed(s)); colour: the other cost; ringed and "
                 f"numbered: the Pareto front in accuracy, energy{' and area' if 2 in used else ''} together (no "
@@ -182,7 +182,7 @@ def _pareto_section(page: Page, config, rows: list[Row], axes: list[Axis], n_see
     page.table(["#", *headings], [[k + 1, *by_index[indices[i]]] for k, i in enumerate(order)])
 
 
-def _pareto(values: np.ndarray, order: list[int], has_area: bool) -> str:
+def _pareto(values: np.ndarray, order: list[int], has_area: bool, n_seeds: int) -> str:
     """The Pareto panels: accuracy against energy (coloured by area) and against area (coloured by energy)."""
     accuracy = 100 * values[:, 0]
     shown = np.isfinite(values).all(axis=1) if has_area else np.isfinite(values[:, :2]).all(axis=1)
@@ -206,10 +206,11 @@ def _pareto(values: np.ndarray, order: list[int], has_area: bool) -> str:
         if values[shown, x].max() > 10 * values[shown, x].min() > 0:
             ax.set_xscale("log")
         else:
-            ax.xaxis.set_major_locator(MaxNLocator(4))
+            ax.xaxis.set_major_locator(MaxNLocator(3))
+        ax.tick_params(labelsize=8)
         si_axis(ax.xaxis, unit, power)
         ax.set_xlabel(xlabel, fontsize=8)
-        ax.set_ylabel("test accuracy (%), mean over seeds", fontsize=8)
+        ax.set_ylabel(f"test accuracy (%), mean over {n_seeds} seed(s)", fontsize=8)
         ax.grid(alpha=0.3)
     return png(fig)
 
