@@ -49,28 +49,31 @@ def read_budget(f: h5py.File) -> Budget | None:
     if "energy" not in f:
         return None
     energy = f["energy"]
-    text = lambda name: [v.decode() for v in energy[name][()]]  # noqa: E731
-    locations, components, phases = text("locations"), text("components"), text("phases")
-    joules, seconds = energy["per_location_J"][()], energy["latency_per_location_s"][()]
-    parts: dict[tuple[str, str], float] = {}
-    for name, item in (f["area"].items() if "area" in f else []):
-        if isinstance(item, h5py.Group) and "total" in item.attrs:
-            parts.update({(name, AREA_AS.get(k, k)): float(v) for k, v in item.attrs.items() if k != "total"})
-    for name in ("global_buffer_m2", "io_m2"):
-        if "area" in f and name in f["area"].attrs:
-            parts[CHIP, AREA_AS[name]] = float(f["area"].attrs[name])
-    for location, component in parts:
-        if location not in locations:
-            locations.append(location)
-            joules, seconds = (np.concatenate([a, np.zeros((1, *a.shape[1:]))]) for a in (joules, seconds))
-        if component not in components:
-            components.append(component)
-            joules, seconds = (np.concatenate([a, np.zeros((a.shape[0], 1, a.shape[2]))], axis=1)
-                               for a in (joules, seconds))
+    locations, components, phases = ([v.decode() for v in energy[name][()]]
+                                     for name in ("locations", "components", "phases"))
+    parts = _area_parts(f["area"]) if "area" in f else {}
+    more_locations = [l for l in dict.fromkeys(l for l, _ in parts) if l not in locations]
+    more_components = [c for c in dict.fromkeys(c for _, c in parts) if c not in components]
+    locations, components = locations + more_locations, components + more_components
+    pad = ((0, len(more_locations)), (0, len(more_components)), (0, 0))
+    joules, seconds = (np.pad(energy[name][()], pad) for name in ("per_location_J", "latency_per_location_s"))
     area = np.zeros(joules.shape[:2])
     for (location, component), m2 in parts.items():
         area[locations.index(location), components.index(component)] = m2
     return Budget(locations, components, phases, joules, seconds, area, int(energy.attrs.get("samples", 0)))
+
+
+def _area_parts(group: h5py.Group) -> dict[tuple[str, str], float]:
+    """Area (m^2) by (location, ledger component) from results.h5 ``area``: its ``tile<id>`` groups and the
+    chip's global buffer and I/O."""
+    parts = {}
+    for name, item in group.items():
+        if isinstance(item, h5py.Group) and "total" in item.attrs:
+            parts.update({(name, AREA_AS.get(k, k)): float(v) for k, v in item.attrs.items() if k != "total"})
+    for name in ("global_buffer_m2", "io_m2"):
+        if name in group.attrs:
+            parts[CHIP, AREA_AS[name]] = float(group.attrs[name])
+    return parts
 
 
 def section(page: Page, budget: Budget) -> None:
