@@ -98,7 +98,8 @@ def _rows(items) -> list[list[str]]:
 def _config(page: Page, config: dict) -> None:
     page.section("Configuration (resolved, in short)")
     data, train, tile = config.get("data", {}), config.get("training", {}), config.get("chip", {}).get("tile", {})
-    rows = [["data", yaml_flow({k: data[k] for k in ("dataset", "batch_size") if k in data})],
+    shown = ("dataset", "n_train", "n_test", "batch_size")
+    rows = [["data", yaml_flow({k: data[k] for k in shown if data.get(k) is not None})],
             ["seed", config.get("seed")]]
     for i, block in enumerate(config.get("model", {}).get("blocks", [])):
         rows.append([f"model.blocks[{i}]", yaml_flow(block)])
