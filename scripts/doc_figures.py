@@ -3,9 +3,9 @@ cosim/report/browser.py):
 
     python scripts/doc_figures.py run runs/default
         docs/report_run.png (top of the page) and docs/report_run_energy.png (its energy, latency and area)
-    python scripts/doc_figures.py sweep runs/sweep_adc_noise_short docs/sweep_adc_noise
-        docs/report_sweep.png (top of the page) and the page's figures as docs/sweep_adc_noise_<section>.png
-        (accuracy, cosine, energy, pareto)
+    python scripts/doc_figures.py sweep runs/sweep_adc_noise_short docs/sweep_adc_noise --page docs/report_sweep.png
+        the page's figures as docs/sweep_adc_noise_<section>.png (accuracy, cosine, energy, pareto) and, with
+        --page, a picture of the top of the page
 
 The commands that make the run and the sweep are in docs/results.md and docs/sweeps.md.
 """
@@ -49,6 +49,7 @@ def main(argv=None) -> None:
     parser.add_argument("kind", choices=("run", "sweep"))
     parser.add_argument("directory", type=Path, help="the run's or the sweep's directory (holding report.html)")
     parser.add_argument("prefix", nargs="?", type=Path, help="sweep: where its figures go, e.g. docs/sweep_adc_noise")
+    parser.add_argument("--page", type=Path, help="sweep: a picture of the top of its page, e.g. docs/report_sweep.png")
     args = parser.parse_args(argv)
     report = args.directory / "report.html"
     with tempfile.TemporaryDirectory() as scratch:
@@ -58,7 +59,8 @@ def main(argv=None) -> None:
             energy = section_page(report, "Energy, latency and area", scratch / "energy.html")
             screenshot(energy, DOCS / "report_run_energy.png", scratch / "profile", height=1900)
             return
-        screenshot(report, DOCS / "report_sweep.png", scratch / "profile", height=1600)
+        if args.page is not None:
+            screenshot(report, args.page, scratch / "profile", height=1600)
         for heading, images in section_figures(report).items():
             name = next((name for start, name in SECTIONS.items() if heading.startswith(start)), None)
             if name is not None and images:
