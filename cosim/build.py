@@ -260,7 +260,7 @@ def _conv_hopfield_block(c: ConvHopfieldBlockConfig, shape: tuple, config: Confi
     network = ConvHopfieldNetwork.initialised(shape, layers, streams(f"init/block{index}"), c.weight_scale,
                                               dtype=config.model.dtype)
     return ConvHopfieldChainBlock(_hopfield_core(network, c.relaxation, config, index, streams), _nudge(config),
-                                  learn_biases=c.biases, ledger=chip.ledger,
+                                  learn_biases=c.biases, ledger=chip.ledger.at(f"block{index}"),
                                   cost=HopfieldTileCost(c.mac_energy_J, c.sweep_time_s))
 
 

@@ -23,6 +23,7 @@ TIMEOUT_S = 300
 def extra_args(name: str, tmp: Path) -> list[str]:
     """Arguments that keep a script's outputs out of the repository (and its data small)."""
     return {
+        "design_space_figures.py": ["--sweep", str(tmp / "design_space"), "--figure", str(tmp / "pareto.png")],
         "devices_figures.py": ["--out", str(tmp)],
         "ir_drop_figures.py": ["--out", str(tmp)],
         "ir_drop_study.py": ["--out", str(tmp / "ir_drop_study")],

@@ -13,6 +13,7 @@ from cosim.errors import ConfigError
 from cosim.learning import gradcheck
 from cosim.learning.blocks import IdealHardware
 from cosim.runner import prepare
+from session_steps import steps
 
 TINY = Path(__file__).parent / "configs" / "tiny.yaml"
 ADC = "chip.tile.{kind}.{key}={value}"
@@ -29,18 +30,6 @@ def adc(kind, bits):
 
 def batch(t, n=32):
     return t.dataset.train_x[:n], t.dataset.train_y[:n]
-
-
-def steps(t, n=3):
-    """n optimiser steps on the first n batches; returns every parameter afterwards."""
-    x, y = t.dataset.train_x, t.dataset.train_y
-    for i in range(n):
-        xb, yb = x[16 * i:16 * (i + 1)], y[16 * i:16 * (i + 1)]
-        t.chain.backward(t.chain.forward(xb, training=True), yb)
-        t.optimizer.step([[g / len(yb) for g in group] for group in t.chain.gradients()])
-        t.chain.after_update()
-        t.trainer.on_batch(len(yb))
-    return [p.copy() for b in t.chain.blocks for p in b.parameters]
 
 
 def test_ideal_chip_reproduces_the_float_results_exactly():
@@ -230,3 +219,11 @@ def test_results_file_reports_the_area_beside_energy(tmp_path):
     assert area["total_mm2"] == pytest.approx(summary["chip_area_mm2"]) and summary["chip_area_mm2"] > 0
     assert "tile0" in area and len(area["sources"]) >= 6
     assert "chip area" in chip.describe()
+
+
+def test_area_counts_every_array_of_a_partitioned_crossbar():
+    """Crossbars 24x10 and 10x10 on arrays of 8 x 4: 3x3 + 2x3 = 15 arrays, each built at full size."""
+    chip = trainer("chip.tile.rows=8", "chip.tile.columns=4").chip
+    cell = chip.config.tile.device.cell_area_F2 * (chip.config.technology.node_nm * 1e-9) ** 2
+    assert chip.area()["tile0"]["crossbar"] == pytest.approx(15 * 8 * 4 * cell)
+    assert "15 arrays of 8 x 4" in chip.describe()

@@ -12,6 +12,7 @@ from cosim.config.presets import PRESETS, preset
 from cosim.errors import ConfigError
 from cosim.learning.train import evaluate
 from cosim.runner import prepare
+from session_steps import steps
 
 TINY = Path(__file__).parent / "configs" / "tiny.yaml"
 DEV = "chip.tile.device.{}={}"
@@ -112,21 +113,11 @@ def session(*overrides):
     return prepare(load_config(TINY, list(overrides)))
 
 
-def train_steps(s, n=3):
-    x, y = s.dataset.train_x, s.dataset.train_y
-    for i in range(n):
-        xb, yb = x[16 * i:16 * (i + 1)], y[16 * i:16 * (i + 1)]
-        s.chain.backward(s.chain.forward(xb, training=True), yb)
-        s.optimizer.step([[g / len(yb) for g in group] for group in s.chain.gradients()])
-        s.chain.after_update()
-    return [p.copy() for b in s.chain.blocks for p in b.parameters]
-
-
 def test_retention_does_not_change_training_and_age_zero_changes_nothing():
     noisy = [DEV.format("programming_noise", 0.01), DEV.format("read_noise", 0.01)]
     plain, timed = session(*noisy), session(*noisy, DEV.format("retention", "power_law"),
                                              DEV.format("drift_nu", 0.05))
-    for a, b in zip(train_steps(plain), train_steps(timed)):
+    for a, b in zip(steps(plain), steps(timed)):
         np.testing.assert_array_equal(a, b)
     timed.chip.age(0.0)
     x, y = timed.dataset.test_x, timed.dataset.test_y
@@ -135,7 +126,7 @@ def test_retention_does_not_change_training_and_age_zero_changes_nothing():
 
 def test_chip_age_drifts_every_tile_and_can_go_back():
     s = session(DEV.format("retention", "power_law"), DEV.format("drift_nu", 0.1), DEV.format("g_min_S", 1e-6))
-    train_steps(s)
+    steps(s)
     network = s.chain.analog_blocks[0].network
     programmed = [np.array(g) for g in network.conductances]
     s.chip.age(YEAR)
@@ -147,7 +138,7 @@ def test_chip_age_drifts_every_tile_and_can_go_back():
 def biased_session(*overrides):
     s = session(DEV.format("retention", "power_law"), DEV.format("drift_nu", 0.1), DEV.format("g_min_S", 1e-6),
                 *overrides)
-    train_steps(s)
+    steps(s)
     block = s.chain.analog_blocks[0]
     block.network.set_biases([np.full(b.shape, 2e-7) for b in block.network.biases])  # currents the drift upsets
     return s, block
@@ -203,7 +194,7 @@ def test_every_preset_loads_trains_and_ages(name):
         assert len(entry.source) > 10 and isinstance(entry.checked, bool), (name, key)
     s = prepare(load_config(TINY, [f"chip.tile.device={{preset: {name}}}", "model.dtype=float32",
                                    "solver.tol=1e-5"]))
-    before = train_steps(s, 2)
+    before = steps(s, 2)
     assert all(np.isfinite(p).all() for p in before)
     s.chip.age(YEAR, compensate=True)
     loss, accuracy = evaluate(s.chain, s.dataset.test_x, s.dataset.test_y, 60)

@@ -4,7 +4,6 @@ when one is installed), units on every HDF5 dataset, sweep.h5 as an xarray datas
 import io
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import h5py
@@ -13,14 +12,22 @@ import pytest
 
 from cosim import cli
 from cosim.report import progress
+from cosim.report.browser import CHROMIUM, chromium, screenshot
+from cosim.report.budget import read_budget
 from cosim.report.run import REPORT, write_run_report
 from cosim.results import add_dataset
+from cosim.sweep import format_table, load_sweep
+from cosim.sweep.aggregate import collect
 
 TINY = Path(__file__).parent / "configs" / "tiny.yaml"
-CHIP = ["--set", "chip.tile.device.stuck_at_min=0.02", "--set", "chip.tile.node_adc.ideal=false",
+TWO_TILES = ("model.blocks=[{kind: digital, ops: [{op: linear, out_features: 12}, {op: batchnorm}, {op: hardtanh}]}, "
+             "{kind: resistive, hidden: [10], outputs: 8, lower_rail_V: -0.05, upper_rail_V: 0.05}, "
+             "{kind: digital, ops: [{op: batchnorm}, {op: hardtanh}]}, "
+             "{kind: resistive, hidden: [8], outputs: 10, lower_rail_V: -0.05, upper_rail_V: 0.05}, "
+             "{kind: digital, ops: [{op: batchnorm}]}]")
+CHIP = ["--set", TWO_TILES, "--set", "chip.tile.device.stuck_at_min=0.02", "--set", "chip.tile.node_adc.ideal=false",
         "--set", "chip.tile.output_adc.ideal=false", "--set", "chip.tile.input_dac.ideal=false",
         "--set", "chip.tile.nudge_dac.ideal=false"]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-headless-shell") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +53,7 @@ def test_every_dataset_of_a_run_carries_units_and_a_description(run_dir):
         f.visititems(lambda name, item: isinstance(item, h5py.Dataset) and not
                      {"units", "description"} <= set(item.attrs) and missing.append(name))
         assert f["parameters/block1/conductances_S.0"].attrs["units"] == "S"
+        assert f["energy/per_location_J"].attrs["units"] == "J"
         assert f["metrics/test_accuracy"].attrs["units"] == "1"
         assert f["energy/per_phase_J"].attrs["units"] == "J"
         steps = f["steps/step"][()]
@@ -56,11 +64,35 @@ def test_every_dataset_of_a_run_carries_units_and_a_description(run_dir):
 
 def test_run_report_shows_config_health_training_energy_and_tiles(run_dir):
     html = (run_dir / REPORT).read_text()
-    for heading in ("Configuration", "Health", "Training", "Energy and latency", "Tile 0"):
+    for heading in ("Configuration", "Health", "Training", "Energy, latency and area", "Tile 0", "Tile 1"):
         assert f">{heading}" in html, heading
     assert "http://" not in html and "https://" not in html  # self-contained: nothing to fetch
-    assert html.count("data:image/png;base64,") >= 6
+    assert html.count("data:image/png;base64,") >= 9
     assert re.search(r"\d+(\.\d+)? [pnµ]J", html)  # energies with SI prefixes
+    assert re.search(r"\d+(\.\d+)? [mµ]m²", html)  # areas too, the prefix on the metre
+
+
+def test_energy_latency_and_area_per_tile_add_up_to_the_chip_totals(run_dir):
+    with h5py.File(run_dir / "results.h5") as f:
+        energy, area = f["energy"], f["area"]
+        locations = [name.decode() for name in energy["locations"][()]]
+        components = [name.decode() for name in energy["components"][()]]
+        per_location, latency = energy["per_location_J"][()], energy["latency_per_location_s"][()]
+        np.testing.assert_allclose(per_location.sum(axis=0), energy["per_phase_J"][()], rtol=1e-12)
+        np.testing.assert_allclose(latency.sum(axis=(0, 1)), energy["latency_per_phase_s"][()], rtol=1e-12)
+        assert energy.attrs["total_per_training_sample_J"] == pytest.approx(per_location[..., :-1].sum())
+        tiles = sum(area[f"tile{t}"].attrs["total"] for t in (0, 1))
+        assert area.attrs["total_m2"] == pytest.approx(tiles + area.attrs["global_buffer_m2"] + area.attrs["io_m2"])
+        budget = read_budget(f)  # what the report draws: area by (location, component), the ledger's names
+        assert budget.area.sum() == pytest.approx(area.attrs["total_m2"])
+        assert budget.area[2, budget.components.index("io")] == area.attrs["io_m2"]
+        assert budget.area[1, budget.components.index("tile_buffer")] == area["tile1"].attrs["buffer"]
+    assert locations == ["tile0", "tile1", "chip"]
+    for tile in (0, 1):  # each tile's own crossbars, converters and digital processor
+        for component in ("crossbar", "adc", "dac", "digital"):
+            assert per_location[tile, components.index(component)].sum() > 0, (tile, component)
+    chip_only = {c for c in components if per_location[2, components.index(c)].any()}
+    assert chip_only == {"global_buffer", "io"}
 
 
 def test_run_report_lists_groups_it_does_not_know_with_their_units(run_dir, tmp_path):
@@ -97,6 +129,19 @@ def test_sweep_report_names_keys_units_seeds_and_values_never_hashes(sweep_dir):
     assert hashes and not any(h in html for h in hashes)
 
 
+def test_the_console_table_of_a_sweep_gives_units_with_si_prefixes(sweep_dir):
+    config = load_sweep(sweep_dir / "sweep.yaml")
+    table = format_table(config, collect(config, sweep_dir))
+    lines = table.splitlines()
+    assert len(lines) == 2 + 4  # headings, rule, one line per grid point
+    for line in lines[2:]:
+        assert re.search(r"\d+\.\d{2} ± \d+\.\d{2} %", line)  # accuracy over the 2 seeds
+        assert re.search(r"\d+\.\d+ ± \d+\.\d+ [pnµm]J", line)  # energy per training sample
+        assert re.search(r"\d+\.\d+ ± \d+\.\d+ mm²", line)  # chip area
+        assert re.search(r" s\b", line)  # times in seconds
+    assert not re.search(r"\de[-+]\d", table)  # no raw floats with exponents
+
+
 def test_progress_in_a_log_is_a_few_plain_lines_with_rate_and_eta(monkeypatch):
     stream = io.StringIO()
     clock = iter(np.arange(0.0, 1000.0, 0.5))  # 0.5 s per step
@@ -109,24 +154,17 @@ def test_progress_in_a_log_is_a_few_plain_lines_with_rate_and_eta(monkeypatch):
     assert all("batch/s" in line and "left" in line for line in lines)
 
 
-def _chromium(page: Path, tmp_path: Path, *args: str) -> str:
-    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-               f"--user-data-dir={tmp_path / 'profile'}", *args, page.resolve().as_uri()]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
-
-
 @pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium (Debian package chromium; "
                                              "scripts/install-system-packages.sh installs it)")
 @pytest.mark.parametrize("kind", ["run", "sweep"])
 def test_report_renders_in_a_real_browser(kind, run_dir, sweep_dir, tmp_path):
     page = (run_dir if kind == "run" else sweep_dir) / REPORT
-    dom = _chromium(page, tmp_path, "--virtual-time-budget=10000", "--dump-dom")
+    dom = chromium(page, tmp_path / "profile", "--virtual-time-budget=10000", "--dump-dom")
     body = re.search(r"<body[^>]*>", dom).group(0)
     total = int(re.search(r'data-images-total="(\d+)"', body).group(1))
     assert total >= 3 and 'data-images-broken="0"' in body  # every embedded image decoded
     shot = tmp_path / f"{kind}.png"
-    _chromium(page, tmp_path, f"--screenshot={shot}", "--window-size=1000,1400")
+    screenshot(page, shot, tmp_path / "profile")
     pixels = _png_pixels(shot)
     assert pixels.std() > 10  # not a blank page
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from cosim.chip.area import chip_area
-from cosim.chip.ledger import Ledger
+from cosim.chip.ledger import CHIP, Ledger
 from cosim.chip.tile import Tile, TileSpec, array_grid, reading_bytes
 from cosim.config.schema import ChipConfig, TileConfig
 from cosim.errors import ConfigError
@@ -45,8 +45,8 @@ class Chip:
         self.default_tile = default_tile
         self.ledger = Ledger()
         self.tiles: list[Tile] = []
-        self._plan: list[tuple] = []  # (block, input shape, output shape, tile config) per block
-        self._step_costs: dict[tuple[int, bool], list[tuple[str, str, float, float]]] = {}
+        self._plan: list[tuple] = []  # (block, input shape, output shape, tile config, tile location) per block
+        self._step_costs: dict[tuple[int, bool], list[tuple[str, str, float, float, str]]] = {}
 
     def tile_id(self, analog_index: int, block_path: str) -> int:
         """The tile of the ``analog_index``-th analog block: ``chip.mapping``, or its own index."""
@@ -65,7 +65,7 @@ class Chip:
 
     def add_tile(self, spec: TileSpec, network, streams) -> Tile:
         """Place a block's network on the tile of ``spec``; ``streams(name)``: the tile's random streams."""
-        tile = Tile(spec, network, self.ledger, streams)
+        tile = Tile(spec, network, self.ledger.at(f"tile{spec.tile_id}"), streams)
         self.tiles.append(tile)
         return tile
 
@@ -74,12 +74,13 @@ class Chip:
         of ``batch``, and fix which tile's digital processor runs each block (see :meth:`book_step`)."""
         self._check_capacities(shapes, batch)
         tiles = iter(self.tiles)
-        current = self.tiles[0].config if self.tiles else self.default_tile
+        current = (self.tiles[0].config, f"tile{self.tiles[0].id}") if self.tiles else (self.default_tile, "tile0")
         self._plan, self._step_costs = [], {}
         for block, (input_shape, output_shape) in zip(blocks, shapes):
             if block.kind == "analog":
-                current = next(tiles).config
-            self._plan.append((block, tuple(input_shape), tuple(output_shape), current))
+                tile = next(tiles)
+                current = tile.config, f"tile{tile.id}"
+            self._plan.append((block, tuple(input_shape), tuple(output_shape), *current))
 
     def _check_capacities(self, shapes: list[tuple[tuple, tuple]], batch: int) -> None:
         """Buffers must hold one batch: EP readings per tile, the widest activation in the global buffer."""
@@ -134,35 +135,37 @@ class Chip:
         key = (batch, training)
         if key not in self._step_costs:
             self._step_costs[key] = self._costs_of_step(batch, training)
-        for component, phase, joules, seconds in self._step_costs[key]:
-            self.ledger.add(component, phase, joules, seconds)
+        for component, phase, joules, seconds, location in self._step_costs[key]:
+            self.ledger.add(component, phase, joules, seconds, location)
         if training:
             self.ledger.samples += batch
 
-    def _costs_of_step(self, batch: int, training: bool) -> list[tuple[str, str, float, float]]:
-        """The ledger entries (component, phase, J, s) of one step of ``batch`` samples."""
+    def _costs_of_step(self, batch: int, training: bool) -> list[tuple[str, str, float, float, str]]:
+        """The ledger entries (component, phase, J, s, location) of one step of ``batch`` samples."""
         io, glob = self.config.io, self.config.global_buffer
         input_shape = self._plan[0][1] if self._plan else ()
         sample_bytes = int(np.prod(input_shape)) * ACTIVATION_BYTES + 8  # a sample and its label
         costs = [("io", "digital_forward", batch * sample_bytes * io.energy_J_per_byte,
-                  batch * sample_bytes / io.bytes_per_second)]
-        for block, shape, out_shape, tile_config in self._plan:
+                  batch * sample_bytes / io.bytes_per_second, CHIP)]
+        for block, shape, out_shape, tile_config, location in self._plan:
             moved = batch * (int(np.prod(shape)) + int(np.prod(out_shape))) * ACTIVATION_BYTES
             costs.append(("global_buffer", "digital_forward",
-                          moved * (glob.read_energy_J_per_byte + glob.write_energy_J_per_byte) / 2, 0.0))
+                          moved * (glob.read_energy_J_per_byte + glob.write_energy_J_per_byte) / 2, 0.0, CHIP))
             if block.kind == "digital":
                 cost = block.cost(shape, batch, ACTIVATION_BYTES)
                 costs += _digital(tile_config, cost.macs_forward,
-                                  cost.bytes_read_forward + cost.bytes_written_forward, "digital_forward")
+                                  cost.bytes_read_forward + cost.bytes_written_forward, "digital_forward", location)
                 if training:
                     costs += _digital(tile_config, cost.macs_backward,
-                                      cost.bytes_read_backward + cost.bytes_written_backward, "digital_backward")
+                                      cost.bytes_read_backward + cost.bytes_written_backward, "digital_backward",
+                                      location)
         return costs
 
     def area(self) -> dict:
         """The chip's area report (:func:`cosim.chip.area.chip_area`): m^2 per component and tile, total,
         node and sources; what results.h5 stores under ``area``."""
-        return chip_area(self.config, [(t.id, t.config, len(t.network_sizes) - 1) for t in self.tiles])
+        return chip_area(self.config, [(t.id, t.config, sum(across * down for across, down in array_grid(
+            t.network_sizes, t.config.rows, t.config.columns))) for t in self.tiles])
 
     def describe(self) -> str:
         area = self.area()
@@ -182,12 +185,13 @@ class Chip:
         return "\n".join(lines)
 
 
-def _digital(config: TileConfig, macs: int, nbytes: int, phase: str) -> list[tuple[str, str, float, float]]:
-    """Ledger entries of ``macs`` multiply-accumulates and ``nbytes`` of tile-buffer traffic."""
+def _digital(config: TileConfig, macs: int, nbytes: int, phase: str,
+             location: str) -> list[tuple[str, str, float, float, str]]:
+    """Ledger entries of ``macs`` multiply-accumulates and ``nbytes`` of tile-buffer traffic on a tile."""
     digital, buffer = config.digital, config.buffer
     per_byte = (buffer.read_energy_J_per_byte + buffer.write_energy_J_per_byte) / 2
-    return [("digital", phase, macs * digital.mac_energy_J, macs / digital.macs_per_second),
-            ("tile_buffer", phase, nbytes * per_byte, 0.0)]
+    return [("digital", phase, macs * digital.mac_energy_J, macs / digital.macs_per_second, location),
+            ("tile_buffer", phase, nbytes * per_byte, 0.0, location)]
 
 
 def describe_arrays(tile: Tile) -> str:

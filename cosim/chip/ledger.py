@@ -2,8 +2,11 @@
 per-action energies from the chip config; the analog crossbars add their physical energy (dissipated
 power x settling time; ``crossbar`` is the devices, ``wires`` the I^2 R of word and bit lines).
 
-Energy is kept per (component, phase) in joules and latency per phase in seconds, both summed over the
-training samples seen; reports divide by the sample count.
+Energy (J) and latency (s) are kept per (location, component, phase), summed over the training samples
+seen; reports divide by the sample count. A location is where the action happened: a tile (``tile<id>``,
+its analog arrays, converters, buffer and digital processor), a block costed on its own (``block<index>``),
+or the chip outside its tiles (``chip``: global buffer, I/O). Components book through the view
+:meth:`Ledger.at` of their location.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from cosim.errors import CosimError
+
 #: phases of one training step, in order, then the reference reads of drift compensation (at evaluation)
 PHASES = ("free", "plus", "minus", "digital_forward", "digital_backward", "update", "calibration")
 #: where energy goes
@@ -22,47 +27,87 @@ COMPONENTS = ("dac", "adc", "crossbar", "digital", "tile_buffer", "global_buffer
 INFERENCE_PHASES = ("free", "digital_forward")
 #: phases of training (all but calibration)
 TRAINING_PHASES = PHASES[:-1]
+#: the location of what happens outside the tiles (global buffer, I/O)
+CHIP = "chip"
 
 
 class Ledger:
-    """Energy per (component, phase) and latency per phase, accumulated over ``samples`` training samples."""
+    """Energy and latency per (location, component, phase), accumulated over ``samples`` training samples."""
 
     def __init__(self):
-        self.energy: dict[tuple[str, str], float] = defaultdict(float)
-        self.latency: dict[str, float] = defaultdict(float)
+        self.entries: dict[tuple[str, str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])  # [J, s]
         self.samples = 0
 
-    def add(self, component: str, phase: str, joules: float, seconds: float = 0.0) -> None:
+    def add(self, component: str, phase: str, joules: float, seconds: float = 0.0, location: str = CHIP) -> None:
         if component not in COMPONENTS or phase not in PHASES:
             raise KeyError(f"unknown ledger entry ({component}, {phase})")
-        self.energy[component, phase] += float(joules)
-        self.latency[phase] += float(seconds)
+        entry = self.entries[location, component, phase]
+        entry[0] += float(joules)
+        entry[1] += float(seconds)
+
+    def at(self, location: str) -> "LedgerAt":
+        """The view through which the components of ``location`` book (``add`` without a location)."""
+        return LedgerAt(self, location)
+
+    @property
+    def energy(self) -> dict[tuple[str, str], float]:
+        """Energy (J) per (component, phase), summed over the locations."""
+        totals: dict[tuple[str, str], float] = defaultdict(float)
+        for (_, component, phase), (joules, _) in self.entries.items():
+            totals[component, phase] += joules
+        return totals
+
+    @property
+    def latency(self) -> dict[str, float]:
+        """Latency (s) per phase, summed over the locations and components."""
+        totals: dict[str, float] = defaultdict(float)
+        for (_, _, phase), (_, seconds) in self.entries.items():
+            totals[phase] += seconds
+        return totals
+
+    def locations(self) -> list[str]:
+        """Every location booked so far: tiles by id, then blocks by index, then ``chip``."""
+        def order(name: str) -> tuple:
+            kind = name.rstrip("0123456789")
+            return ({"tile": 0, "block": 1, CHIP: 2}.get(kind, 3), kind, int(name[len(kind):] or 0))
+        return sorted({location for location, _, _ in self.entries}, key=order)
 
     @contextmanager
     def suspended(self):
         """Leave the ledger as it was after the block (for diagnostics that are not part of training)."""
-        saved = copy.deepcopy((self.energy, self.latency, self.samples))
+        saved = copy.deepcopy((self.entries, self.samples))
         try:
             yield
         finally:
-            self.energy, self.latency, self.samples = saved
+            self.entries, self.samples = saved
 
     def state(self) -> dict:
         """JSON-able state, for checkpoints."""
-        return {"energy": [[c, p, j] for (c, p), j in self.energy.items()], "latency": dict(self.latency),
+        return {"entries": [[*key, joules, seconds] for key, (joules, seconds) in self.entries.items()],
                 "samples": self.samples}
 
     def load_state(self, state: dict) -> None:
+        if "entries" not in state:
+            raise CosimError("the checkpoint was written by an older cosim (an energy ledger without locations); "
+                             "run without --resume to start over")
         self.reset()
-        for component, phase, joules in state["energy"]:
-            self.energy[component, phase] = joules
-        self.latency.update(state["latency"])
+        for location, component, phase, joules, seconds in state["entries"]:
+            self.entries[location, component, phase] = [joules, seconds]
         self.samples = state["samples"]
 
     def reset(self) -> None:
-        self.energy.clear()
-        self.latency.clear()
+        self.entries.clear()
         self.samples = 0
+
+    def per_location(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(locations, energy J, latency s) per training sample, arrays (locations, components, phases)."""
+        locations = self.locations()
+        energy = np.zeros((len(locations), len(COMPONENTS), len(PHASES)))
+        latency = np.zeros_like(energy)
+        for (location, component, phase), (joules, seconds) in self.entries.items():
+            at = locations.index(location), COMPONENTS.index(component), PHASES.index(phase)
+            energy[at], latency[at] = joules, seconds
+        return locations, energy / max(self.samples, 1), latency / max(self.samples, 1)
 
     def table(self) -> np.ndarray:
         """Energy per training sample, (components, phases) in joules."""
@@ -78,6 +123,7 @@ class Ledger:
     def report(self) -> dict:
         """The ledger as results.h5 stores it (group ``energy``)."""
         table = self.table()
+        locations, per_location_J, per_location_s = self.per_location()
         inference = [PHASES.index(p) for p in INFERENCE_PHASES]
         training = [PHASES.index(p) for p in TRAINING_PHASES]
         return {
@@ -90,6 +136,9 @@ class Ledger:
             "total_per_inference_J": float(table[:, inference].sum()),
             "latency_per_training_sample_s": float(self.latency_per_sample()[training].sum()),
             "latency_per_inference_s": float(self.latency_per_sample()[inference].sum()),
+            "locations": [location.encode() for location in locations],
+            "per_location_J": per_location_J,
+            "latency_per_location_s": per_location_s,
             "samples": self.samples,
             "calibration_J": sum(j for (_, p), j in self.energy.items() if p == "calibration"),  # in total
         }
@@ -109,6 +158,16 @@ class Ledger:
         lines.append(f"per inference: {_si(report['total_per_inference_J'], 'J')}, "
                      f"{_si(report['latency_per_inference_s'], 's')}")
         return "\n".join(lines)
+
+
+class LedgerAt:
+    """A :class:`Ledger` seen from one location: what a tile (or a block costed on its own) books into."""
+
+    def __init__(self, ledger: Ledger, location: str):
+        self.ledger, self.location = ledger, location
+
+    def add(self, component: str, phase: str, joules: float, seconds: float = 0.0) -> None:
+        self.ledger.add(component, phase, joules, seconds, self.location)
 
 
 def _si(value: float, unit: str) -> str:

@@ -13,7 +13,7 @@ A :class:`Tile` is what an :class:`~cosim.learning.blocks.AnalogBlock` talks to:
   would, their difference and sum (``differential``), which keeps the small phase difference above the
   ADC's LSB.
 
-Every action is booked in the chip's :class:`~cosim.chip.ledger.Ledger`.
+Every action is booked in the chip's :class:`~cosim.chip.ledger.Ledger`, at the tile's location (``tile<id>``).
 
 A tile whose crossbars have wires (``wires``: a :class:`~cosim.analog.resistive.wires.WiredNetwork`, set by
 :func:`cosim.build.set_wires`) books the devices' power as ``crossbar`` and the lines' I^2 R as ``wires``,
@@ -35,7 +35,7 @@ from cosim.analog.resistive.gradients import Reading, source_current_pair
 from cosim.analog.resistive.network import ResistiveNetwork
 from cosim.analog.resistive.observables import crossbar_power, source_currents
 from cosim.analog.resistive.wires import WiredEquilibrium, WiredNetwork, wired_power, wired_source_currents
-from cosim.chip.ledger import Ledger
+from cosim.chip.ledger import LedgerAt
 from cosim.config.schema import ConverterConfig, TileConfig
 from cosim.converters import Converter, ConverterSpec
 
@@ -80,7 +80,7 @@ class Tile:
     """The tile of ``spec`` holding one analog block's ``network``; ``streams(name)`` gives the random
     generator of each of its components (``devices/<layer>``, ``<converter name>``), each its own."""
 
-    def __init__(self, spec: TileSpec, network: ResistiveNetwork, ledger: Ledger,
+    def __init__(self, spec: TileSpec, network: ResistiveNetwork, ledger: LedgerAt,
                  streams: Callable[[str], np.random.Generator]):
         self.id, self.block_index, self.config, self.ledger = spec.tile_id, spec.block_index, spec.config, ledger
         self.network = network

@@ -98,14 +98,16 @@ def _tables(cls: type, path: str, heading: str) -> Iterator[str]:
 
 
 def _presets() -> Iterator[str]:
-    """The device presets: every value with its source (checked: read in the source itself)."""
+    """The device presets: every value with its source (read in the source, or an estimate that says why)."""
     yield "## Device presets (`chip.tile.device.preset`)\n"
-    yield "Each value fills the device key when the config does not set it; see docs/devices.md.\n"
-    yield "| preset | key | value | checked | source |"
-    yield "| --- | --- | --- | --- | --- |"
+    yield ("Each value fills the device key when the config does not set it (values and sources: "
+           "`cosim/config/presets.yaml`; comparison: docs/devices.md). Every value was read in its source "
+           "(or derived from numbers read there, the derivation stated) unless the source begins *estimate*.\n")
+    yield "| preset | key | value | source |"
+    yield "| --- | --- | --- | --- |"
     for name, entries in PRESETS.items():
         for key, entry in entries.items():
-            cells = (name, f"`{key}`", yaml_flow(entry.value), "yes" if entry.checked else "no", entry.source)
+            cells = (name, f"`{key}`", yaml_flow(entry.value), entry.source)
             yield "| " + " | ".join(_cell(cell) for cell in cells) + " |"
     yield ""
 

@@ -1,5 +1,5 @@
-"""Matplotlib helpers for reports: SI-prefixed values, figures of fixed size with panel grids that wrap,
-and figures embedded as base64 PNG (no files, no network).
+"""Matplotlib helpers for reports: SI-prefixed axes, log-coloured annotated heat maps, figures of fixed size
+with panel grids that wrap, and figures embedded as base64 PNG (no files, no network).
 
 Every figure here has a fixed size in inches whatever it shows (tiles, banks, crossbars): more panels
 wrap into more rows of the same grid, or are summarised, never widen the page.
@@ -16,28 +16,45 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
-from matplotlib.ticker import EngFormatter  # noqa: E402
+from matplotlib.colors import LogNorm  # noqa: E402
+from matplotlib.ticker import Formatter, NullFormatter  # noqa: E402
+
+from cosim.report.units import POWERS, prefix_of, si  # noqa: E402
 
 WIDTH_IN, DPI = 9.0, 100  # every report figure is 900 px wide
-PREFIXES = ((1e0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f"), (1e-18, "a"))
 
 
-def si(value: float, unit: str, digits: int = 3) -> str:
-    """``value`` in ``unit`` with an SI prefix: si(2.3e-8, "J") -> "23 nJ"; units "1" and "" stay bare."""
-    if unit in ("", "1") or not isinstance(value, (int, float, np.number)) or not math.isfinite(value):
-        return f"{value:.{digits}g}" if isinstance(value, (float, np.floating)) else str(value)
-    if value == 0:
-        return f"0 {unit}"
-    for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k"), *PREFIXES):
-        if abs(value) >= factor:
-            scaled = value / factor  # 1 <= |scaled| < 1000: no exponent, at least ``digits`` significant digits
-            return f"{scaled:.{max(digits - len(str(int(abs(scaled)))), 0)}f} {prefix}{unit}"
-    return f"{value:.{digits}g} {unit}"
+class SIFormatter(Formatter):
+    """Tick labels with SI prefixes: on a log axis each tick its own (1 µJ, 100 nJ), on a linear one a common
+    prefix with the decimals the tick spacing needs (828.0 nJ, 828.2 nJ, 828.4 nJ)."""
+
+    def __init__(self, unit: str, power: int = 1):
+        self.unit, self.power, self.factor, self.prefix, self.decimals = unit, power, 1.0, "", None
+
+    def set_locs(self, locs) -> None:
+        super().set_locs(locs)
+        locs = np.asarray([x for x in locs if x != 0 and np.isfinite(x)], dtype=float)
+        if self.axis is None or self.axis.get_scale() == "log" or locs.size < 2:
+            self.decimals = None
+            return
+        self.factor, self.prefix = prefix_of(np.abs(locs).max(), self.power)
+        step = np.diff(np.sort(locs)).min() / self.factor
+        self.decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step > 0 else 0
+
+    def __call__(self, value: float, position=None) -> str:
+        unit = f"{self.unit}{POWERS[self.power]}"
+        if value == 0:
+            return "0"
+        if self.decimals is None:
+            factor, prefix = prefix_of(value, self.power)
+            return f"{value / factor:.3g} {prefix}{unit}"
+        return f"{value / self.factor:.{self.decimals}f} {self.prefix}{unit}"
 
 
-def si_axis(axis, unit: str) -> None:
-    """Tick labels of a matplotlib axis (ax.xaxis / ax.yaxis) with SI prefixes: 10 nJ, 1 µJ."""
-    axis.set_major_formatter(EngFormatter(unit=unit, places=0))
+def si_axis(axis, unit: str, power: int = 1) -> None:
+    """Tick labels of a matplotlib axis (ax.xaxis / ax.yaxis, a colour bar's) with SI prefixes."""
+    axis.set_major_formatter(SIFormatter(unit, power))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def grid(panels: int, columns: int = 4, height: float = 2.4, **kwargs):
@@ -65,8 +82,25 @@ def png(fig) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def log_floor(values: np.ndarray) -> float:
-    """A lower limit for a log axis: a decade under the smallest positive value (1 when there is none)."""
-    positive = np.asarray(values, dtype=float)
+def heat_map(ax, values: np.ndarray, rows: list[str], columns: list[str], unit: str, norm: LogNorm,
+             power: int = 1, annotate: bool = True):
+    """``values`` (rows x columns, in ``unit``) as a heat map on a log colour scale ``norm`` (zeros blank),
+    each cell labelled with its value and SI prefix when ``annotate``; returns the image."""
+    shown = np.where(values > 0, values, np.nan)
+    image = ax.imshow(shown, aspect="auto", cmap="magma_r", norm=norm, interpolation="nearest")
+    if annotate:
+        for (i, j), value in np.ndenumerate(values):
+            if value > 0:
+                ax.text(j, i, si(float(value), unit, 2, power), ha="center", va="center", fontsize=6,
+                        color="white" if norm(value) > 0.6 else "black")
+    ax.set_xticks(range(len(columns)), columns, rotation=30, ha="right", fontsize=7)
+    ax.set_yticks(range(len(rows)), rows, fontsize=7)
+    return image
+
+
+def log_norm(*arrays: np.ndarray) -> LogNorm:
+    """A log colour scale over the positive values of ``arrays`` (at most 6 decades below the largest)."""
+    positive = np.concatenate([np.ravel(a) for a in arrays])
     positive = positive[positive > 0]
-    return 10 ** math.floor(math.log10(positive.min()) - 1) if positive.size else 1.0
+    top = positive.max() if positive.size else 1.0
+    return LogNorm(vmin=max(positive.min() if positive.size else top / 10, top * 1e-6), vmax=top, clip=True)

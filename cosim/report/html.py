@@ -19,7 +19,7 @@ h3 { font-size: 1.05em; margin-bottom: 0.3em; }
 table { border-collapse: collapse; margin: 0.5em 0; font-size: 12.5px; }
 td, th { border: 1px solid #ddd; padding: 2px 7px; text-align: right; }
 th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
-table.text td { text-align: left; }
+table.text td { text-align: left; } table.numbers td { white-space: nowrap; }
 figure { margin: 0.6em 0; break-inside: avoid; page-break-inside: avoid; }
 figure img { width: 100%; max-width: 900px; height: auto; }
 figcaption { font-size: 12px; color: #555; }

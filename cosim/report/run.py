@@ -1,5 +1,6 @@
 """DIR/report.html of a run: the resolved config in short, the run's health, training curves, EP-vs-ID
-cosine over training, energy / latency (/ area) per component and phase, and per-tile pictures.
+cosine over training, energy, latency and area per location x component x phase (cosim.report.budget),
+and per-tile pictures.
 
 The page reads results.h5 generically: every attribute and dataset of the ``summary``, ``health`` and
 ``area`` groups is listed with its units (the ``units`` attribute, else :func:`cosim.results.units_of`), so
@@ -15,12 +16,14 @@ from pathlib import Path
 import h5py
 import numpy as np
 import yaml
+from matplotlib.ticker import MaxNLocator
 
-from cosim.chip.ledger import INFERENCE_PHASES
 from cosim.config import yaml_flow
 from cosim.report import tiles as tile_figures
-from cosim.report.figures import grid, log_floor, png, si, si_axis
+from cosim.report.budget import read_budget, section as budget_section
+from cosim.report.figures import grid, png
 from cosim.report.html import Page
+from cosim.report.units import quantity
 from cosim.results import RESULTS, units_of
 
 REPORT = "report.html"
@@ -37,15 +40,14 @@ def write_run_report(out: Path, tiles: list | None = None) -> Path:
         groups = {name: _items(f[name]) for name in ("summary", "health", "area") if name in f}
         metrics = {k: np.asarray(v) for k, v in f["metrics"].items()} if "metrics" in f else {}
         steps = {k: np.asarray(v) for k, v in f["steps"].items()} if "steps" in f else {}
-        energy = {k: v[()] for k, v in f["energy"].items() if isinstance(v, h5py.Dataset)} if "energy" in f else {}
-        energy.update(f["energy"].attrs if "energy" in f else {})
+        budget = read_budget(f)
         names = [n.decode() for n in f["gradcheck/names"][()]] if "gradcheck/names" in f else []
     page = Page(f"cosim run {out.name}", f"{out.resolve()}")
     _config(page, config)
     _health(page, groups)
     _training(page, metrics, steps, names)
-    if energy:
-        _energy(page, energy)
+    if budget is not None:
+        budget_section(page, budget)
     if "area" in groups:
         page.section("Area")
         page.table(["quantity", "value", "description"], _rows(groups["area"]), css="text")
@@ -56,15 +58,16 @@ def write_run_report(out: Path, tiles: list | None = None) -> Path:
     return page.write(out / REPORT)
 
 
-def _items(group: h5py.Group, prefix: str = "") -> list[tuple[str, object, str, str]]:
+def _items(group: h5py.Group, prefix: str = "", unit: str = "") -> list[tuple[str, object, str, str]]:
     """(name, value, units, description) of every attribute and dataset under ``group``, nested names
-    joined by '/'."""
-    items = []
+    joined by '/'; a number without units of its own takes its group's ``unit`` attribute (or its parent's)."""
+    items, unit = [], _text(group.attrs.get("unit", unit))
     for key, value in group.attrs.items():
-        items.append((prefix + key, value, *units_of(key)))
+        units, description = units_of(key)
+        items.append((prefix + key, value, units or (unit if key != "unit" else ""), description))
     for key, item in group.items():
         if isinstance(item, h5py.Group):
-            items += _items(item, f"{prefix}{key}/")
+            items += _items(item, f"{prefix}{key}/", unit)
         else:
             default = units_of(key)
             units = item.attrs.get("units", default[0])
@@ -85,9 +88,9 @@ def _rows(items) -> list[list[str]]:
             shown = ", ".join(_text(v) for v in value.ravel()[:8])
         elif value.size == 1:
             scalar = value.item()
-            shown = si(scalar, units) if isinstance(scalar, float) else f"{scalar}{'' if units in ('', '1') else ' ' + units}"
+            shown = quantity(scalar, units) if isinstance(scalar, float) else f"{scalar}{'' if units in ('', '1') else ' ' + units}"
         else:
-            shown = ", ".join(si(float(v), units) for v in value.ravel()[:8]) + (" …" if value.size > 8 else "")
+            shown = ", ".join(quantity(float(v), units) for v in value.ravel()[:8]) + (" …" if value.size > 8 else "")
         rows.append([name, shown, description])
     return rows
 
@@ -95,7 +98,8 @@ def _rows(items) -> list[list[str]]:
 def _config(page: Page, config: dict) -> None:
     page.section("Configuration (resolved, in short)")
     data, train, tile = config.get("data", {}), config.get("training", {}), config.get("chip", {}).get("tile", {})
-    rows = [["data", yaml_flow({k: data[k] for k in ("dataset", "batch_size") if k in data})],
+    shown = ("dataset", "n_train", "n_test", "batch_size")
+    rows = [["data", yaml_flow({k: data[k] for k in shown if data.get(k) is not None})],
             ["seed", config.get("seed")]]
     for i, block in enumerate(config.get("model", {}).get("blocks", [])):
         rows.append([f"model.blocks[{i}]", yaml_flow(block)])
@@ -151,51 +155,20 @@ def _training(page: Page, metrics: dict, steps: dict, names: list[str]) -> None:
                  f"{metrics['epoch_seconds'][e]:.1f}"] for e in range(epochs)])
     cosines = np.atleast_2d(metrics.get("ep_id_cosine_per_tensor", np.empty((0, 0))))
     if cosines.size and names:
-        fig, (ax,) = grid(1, columns=1, height=3.0)
-        for column, name in enumerate(names):
-            ax.plot(np.arange(1, len(cosines) + 1), cosines[:, column], "o-", label=name)
-        ax.set(xlabel="epoch", ylabel="cosine(EP, ID)", ylim=(min(0.0, np.nanmin(cosines)), 1.02))
+        fig, (ax,) = grid(1, columns=1, height=min(3.0, 1.0 + 0.3 * len(names)) if len(cosines) == 1 else 3.0)
+        if len(cosines) == 1:  # one epoch: a bar per tensor, not a column of dots
+            ax.barh(np.arange(len(names)), cosines[0], color="tab:blue")
+            ax.set_yticks(np.arange(len(names)), names, fontsize=7)
+            ax.invert_yaxis()
+            ax.bar_label(ax.containers[0], fmt="%.4f", fontsize=7, padding=2)
+            ax.set(xlabel="cosine(EP, ID) after epoch 1", xlim=(min(0.0, np.nanmin(cosines)), 1.1))
+        else:
+            for column, name in enumerate(names):
+                ax.plot(np.arange(1, len(cosines) + 1), cosines[:, column], "o-", label=name)
+            ax.set(xlabel="epoch", ylabel="cosine(EP, ID)", ylim=(min(0.0, np.nanmin(cosines)), 1.02))
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.legend(fontsize=7, ncol=2)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, ncol=2)
         fig.tight_layout()
         page.figure(png(fig), "EP against implicit differentiation per analog tensor, after every epoch "
                               "(as configured: converters and noise included)")
-
-
-def _energy(page: Page, energy: dict) -> None:
-    page.section("Energy and latency")
-    components = [c.decode() for c in energy["components"]]
-    phases = [p.decode() for p in energy["phases"]]
-    table = np.asarray(energy["per_phase_J"])
-    inference = table[:, [phases.index(p) for p in INFERENCE_PHASES if p in phases]].sum(axis=1)
-    page.text(f"per training sample {si(float(table.sum()), 'J')}, per inference {si(float(inference.sum()), 'J')};"
-              f" latency per training sample {si(float(np.sum(energy['latency_per_phase_s'])), 's')} "
-              f"(averaged over {int(energy.get('samples', 0))} training samples)")
-    page.table(["energy per training sample", *phases, "total", "per inference"],
-               [[c, *(si(float(v), "J") for v in row), si(float(row.sum()), "J"), si(float(inf), "J")]
-                for c, row, inf in zip(components, table, inference)]
-               + [["latency", *(si(float(v), "s") for v in energy["latency_per_phase_s"]),
-                   si(float(np.sum(energy["latency_per_phase_s"])), "s"), ""]])
-    used = table.sum(axis=1) > 0
-    fig, (heat, bars) = grid(2, columns=2, height=3.4)
-    shown = np.where(table[used] > 0, table[used], np.nan)
-    image = heat.imshow(np.log10(shown), aspect="auto", cmap="magma_r")
-    for (i, j), value in np.ndenumerate(table[used]):
-        if value > 0:
-            heat.text(j, i, si(float(value), "J", 2), ha="center", va="center", fontsize=6.5,
-                      color="white" if image.norm(np.log10(value)) > 0.6 else "black")
-    heat.set_xticks(range(len(phases)), phases, rotation=30, ha="right", fontsize=8)
-    heat.set_yticks(range(int(used.sum())), [c for c, u in zip(components, used) if u], fontsize=8)
-    heat.set_title("per training sample (log colour)", fontsize=9)
-    y = np.arange(int(used.sum()))
-    bars.barh(y - 0.2, table[used].sum(axis=1), height=0.4, label="per training sample")
-    bars.barh(y + 0.2, inference[used], height=0.4, label="per inference")
-    bars.set_yticks(y, [c for c, u in zip(components, used) if u], fontsize=8)
-    bars.invert_yaxis()
-    bars.set_xscale("log")
-    bars.set_xlim(left=log_floor(np.r_[table[used].sum(axis=1), inference[used]]))
-    si_axis(bars.xaxis, "J")
-    bars.legend(fontsize=7)
-    bars.set_title("per component (log scale)", fontsize=9)
-    fig.tight_layout()
-    page.figure(png(fig), "energy per component and phase; log scales keep the small analog parts visible")

@@ -26,17 +26,19 @@ import numpy as np
 from cosim.config import dump_config
 from cosim.config import yaml_flow
 from cosim.config.schema import Config
+from cosim.report.units import AREAS, si, si_pm
 from cosim.results import add_dataset, atomic_write, write_results
 from cosim.sweep.grid import Point, axis_value, expand, seeds
 from cosim.sweep.run import DONE, ERROR, is_done, point_dir
 
-METRICS = {  # column -> (heading in the printed table, scale, format)
-    "final_test_accuracy": ("test accuracy (%)", 100.0, "{:.2f}"),
-    "ep_id_cosine": ("EP-ID cosine", 1.0, "{:.3f}"),
-    "energy_per_training_sample_J": ("energy/sample (J)", 1.0, "{:.3g}"),
-    "chip_area_mm2": ("area (mm2)", 1.0, "{:.3g}"),
-    "training_seconds": ("train time (s)", 1.0, "{:.1f}"),
-    "wall_seconds": ("wall (s)", 1.0, "{:.1f}"),
+METRICS = {  # column -> (heading in the tables, unit as the column's name spells it, digits: significant
+    # digits of a value with an SI prefix, decimals of a percentage or a dimensionless number)
+    "final_test_accuracy": ("test accuracy", "%", 2),
+    "ep_id_cosine": ("EP-ID cosine", "1", 3),
+    "energy_per_training_sample_J": ("energy / training sample", "J", 4),
+    "chip_area_mm2": ("chip area", "mm2", 3),
+    "training_seconds": ("training time", "s", 3),
+    "wall_seconds": ("wall time", "s", 3),
 }
 
 
@@ -154,7 +156,7 @@ def grid_stats(config: Config, rows: list[Row], metric: str) -> tuple[np.ndarray
 
 def table_cells(config: Config, rows: list[Row]) -> tuple[list[str], list[list[str]]]:
     """Headings and one line of cells per grid point: the axis values, seeds done / failed, and mean ± std
-    over seeds of every metric."""
+    over seeds of every metric with its unit (:func:`format_metric`)."""
     axes = config.sweep.axes
     headings = [axis.label for axis in axes] + ["seeds"] + [METRICS[m][0] for m in METRICS]
     groups: dict[tuple, list[Row]] = {}
@@ -166,16 +168,28 @@ def table_cells(config: Config, rows: list[Row]) -> tuple[list[str], list[list[s
         failed = sum(r.status == "failed" for r in group)
         cells = [yaml_flow(axis_value(axis, i)) for axis, i in zip(axes, index)]
         cells.append(f"{len(done)}/{len(group)}" + (f" ({failed} failed)" if failed else ""))
-        for name, (_, scale, form) in METRICS.items():
-            found = [scale * r.metrics[name] for r in done if math.isfinite(r.metrics[name])]
-            if not found:
-                cells.append("-")
-            elif len(found) == 1:
-                cells.append(form.format(found[0]))
-            else:
-                cells.append(f"{form.format(np.mean(found))} ± {form.format(np.std(found))}")
+        for name in METRICS:
+            cells.append(format_metric(name, [r.metrics[name] for r in done]))
         lines.append(cells)
     return headings, lines
+
+
+def format_metric(name: str, values: list[float]) -> str:
+    """Mean ± std (over seeds) of the :data:`METRICS` column ``name`` with its unit and SI prefix
+    ("6.744 ± 0.002 µJ", "81.7 ± 0.6 %", "1.20 mm²"); "-" when no value is finite."""
+    _, unit, digits = METRICS[name]
+    found = [v for v in values if math.isfinite(v)]
+    if not found:
+        return "-"
+    mean, std = float(np.mean(found)), float(np.std(found))
+    if unit == "%":
+        return f"{100 * mean:.{digits}f}" + (f" ± {100 * std:.{digits}f}" if len(found) > 1 else "") + " %"
+    if unit == "1":
+        return f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if len(found) > 1 else "")
+    scale, unit, power = (AREAS[unit], "m", 2) if unit in AREAS else (1.0, unit, 1)
+    if len(found) == 1:
+        return si(mean * scale, unit, digits, power)
+    return si_pm(mean * scale, std * scale, unit, digits, power)
 
 
 def format_table(config: Config, rows: list[Row]) -> str:
