@@ -273,3 +273,15 @@ def test_shipped_sweep_config_has_the_documented_grid():
     tile = load_config(points[0].config_yaml).chip.tile
     assert tile.output_adc.bits == tile.node_adc.bits == tile.current_adc.bits == 2
     assert tile.input_dac.bits == tile.nudge_dac.bits == 8 and tile.device.read_noise == 0
+
+
+def test_two_local_clusters_start_without_a_port_warning():
+    """A sweep beside another Dask cluster (another sweep, a notebook) must not warn about port 8787."""
+    import warnings
+
+    from cosim.sweep.run import dask_client
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with dask_client(1, None, processes=False) as first, dask_client(1, None, processes=False) as second:
+            assert first.submit(abs, -1).result() == second.submit(abs, -2).result() - 1

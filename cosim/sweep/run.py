@@ -131,7 +131,8 @@ def dask_client(workers: int | None, scheduler: str | None, processes: bool = Tr
     settings = {**LOCAL_CLUSTER_CONFIG, "distributed.nanny.pre-spawn-environ": environ}
     with dask.config.set(settings):
         cluster = LocalCluster(n_workers=workers or available_cores(), threads_per_worker=1, processes=processes,
-                               dashboard_address=None, **({"env": THREAD_ENV} if processes else {}))
+                               dashboard_address=":0", scheduler_kwargs={"dashboard": False},  # any free port
+                               **({"env": THREAD_ENV} if processes else {}))
         with cluster:
             with Client(cluster) as client:
                 yield client
