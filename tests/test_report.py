@@ -172,3 +172,11 @@ def test_report_renders_in_a_real_browser(kind, run_dir, sweep_dir, tmp_path):
 def _png_pixels(path: Path) -> np.ndarray:
     import matplotlib.image
     return np.asarray(matplotlib.image.imread(path))[..., :3] * 255.0
+
+
+def test_health_fractions_read_as_percentages():
+    from cosim.report.run import _rows
+
+    rows = _rows([("clip_fraction.tile0.output_adc", 0.0123, "1", "clipped conversions"),
+                  ("energy_per_sample", 6.8e-6, "J", "")])
+    assert rows[0][1] == "1.23 %" and rows[1][1].endswith("µJ")

@@ -88,7 +88,12 @@ def _rows(items) -> list[list[str]]:
             shown = ", ".join(_text(v) for v in value.ravel()[:8])
         elif value.size == 1:
             scalar = value.item()
-            shown = quantity(scalar, units) if isinstance(scalar, float) else f"{scalar}{'' if units in ('', '1') else ' ' + units}"
+            if isinstance(scalar, float) and "fraction" in name and units in ("", "1"):
+                shown = f"{100 * scalar:.3g} %"  # clip, clamped and stuck fractions read as percentages
+            elif isinstance(scalar, float):
+                shown = quantity(scalar, units)
+            else:
+                shown = f"{scalar}{'' if units in ('', '1') else ' ' + units}"
         else:
             shown = ", ".join(quantity(float(v), units) for v in value.ravel()[:8]) + (" …" if value.size > 8 else "")
         rows.append([name, shown, description])
