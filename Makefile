@@ -15,6 +15,7 @@ run: setup
 	$(BIN)/cosim run chip_configs/default.yaml --out runs/default --force
 
 test: setup
+	@scripts/install-hwcomponents.sh .venv-hwc
 	$(BIN)/python -m pytest -q
 
 bench: setup
@@ -35,4 +36,4 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-hwc build *.egg-info
