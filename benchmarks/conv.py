@@ -292,7 +292,7 @@ def main() -> None:
         splitting(4 if quick else 8, 32 if quick else 1000, 32 if quick else 500)
     if "noise" in sections:
         noise_training(("bcd", "momentum") if quick else ("bcd", "momentum", "rc"), (0.0, 0.05) if quick else
-                       (0.0, 0.02, 0.05, 0.1), 4 if quick else 8, 32 if quick else 500, 32 if quick else 500)
+                       (0.0, 0.03, 0.1), 4 if quick else 8, 32 if quick else 500, 32 if quick else 500)
 
 
 if __name__ == "__main__":
