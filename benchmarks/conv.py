@@ -9,8 +9,8 @@
    with state noise of several sigma during the relaxations;
 4. splitting: the same 6-layer conv ff-EBM cut into blocks of 1, 2, 3 layers, trained by EP for one epoch on a
    Fashion-MNIST subset: test accuracy and relaxation cost per block size;
-5. noise: the blocks-of-2 network of 4. trained (same budget) with state noise during relaxation, bcd vs momentum:
-   test accuracy and EP-vs-ID cosine.
+5. noise: the blocks-of-2 network of 4. trained (same budget) with state noise during relaxation, bcd vs momentum
+   vs rc: test accuracy and EP-vs-ID cosine.
 
     PYTHONPATH=. python benchmarks/conv.py            # the figures of docs/conv.md
     PYTHONPATH=. python benchmarks/conv.py --quick    # smoke run (small maps)
@@ -291,7 +291,7 @@ def main() -> None:
     if "splitting" in sections:
         splitting(4 if quick else 8, 32 if quick else 1000, 32 if quick else 500)
     if "noise" in sections:
-        noise_training(("bcd", "momentum"), (0.0, 0.05) if quick else (0.0, 0.03, 0.1), 4 if quick else 8,
+        noise_training(("bcd", "momentum", "rc"), (0.0, 0.05) if quick else (0.0, 0.03, 0.1), 4 if quick else 8,
                        32 if quick else 1000, 32 if quick else 500)
 
 
