@@ -18,8 +18,8 @@ equivalent to a conductance ``G`` to a current ``N`` (``G V - N`` flows into it 
 ``q_p`` and ``G`` depend on the devices and wires only, not on any voltage: :func:`arm_factors` computes them
 once per solve, so a sweep is two multiply-adds per wire node and arm pass, with no divide, shared by the
 whole batch. Voltages are stored batch-innermost, ``(n_l, n_{l+1}, B)`` per line array and ``(n_l, B)`` per
-layer, so every step of a chain updates ``B`` contiguous samples (vector code); chains run in parallel
-(``prange``), each with its scratch in cache.
+layer, so every step of a chain updates ``B`` contiguous samples (vector code); chains go in blocks of
+``_BLOCK`` whose nodes of one bit-line row lie side by side in memory, with their scratch in cache.
 
 A crossbar partitioned over several arrays (``piece`` < steps) cuts every line into pieces of ``piece``
 cells (the last one may be shorter), each with its own driven / sensed end and end resistor; all pieces of
@@ -38,6 +38,8 @@ import numpy as np
 from cosim.analog.relaxation.kernels import solve_shockley_node
 
 _FAST = {"nnan", "ninf", "nsz"}
+#: chains updated together: their bit lines' nodes of one row lie side by side in memory
+_BLOCK = 8
 
 
 @numba.njit(cache=True, nogil=True)
@@ -74,68 +76,78 @@ def _line(array, j, s, along_rows):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)
-def _eliminate(w, q, x, j, along_rows, last, piece, current, norton, partial):
-    """Forward elimination of line ``j`` of an arm (``w``, ``q`` (steps,); far nodes ``x`` (.., .., B)):
-    leaves ``current`` (steps, B) for the back substitution and the arm's Norton current in ``norton`` (B,)."""
-    steps = w.shape[0]
-    batch = norton.shape[0]
+def _eliminate(w, q, x, j0, along_rows, last, piece, current, norton, partial):
+    """Forward elimination of lines ``j0 .. j0 + J`` of an arm (``w``, ``q`` (lines, steps); far nodes ``x``
+    (.., .., B)): leaves ``current`` (steps, J, B) for the back substitution and the arm's Norton currents in
+    ``norton`` (J, B)."""
+    steps = w.shape[1]
+    count, batch = norton.shape
     norton[:] = 0.0
     for start in range(0, steps, piece):
         size = min(piece, steps - start)
         partial[:] = 0.0
         for p in range(size):
             s = _step(p, start, size, last)
-            ws, qs = w[s], q[s]
-            xs = _line(x, j, s, along_rows)
-            cs = current[s]
-            for b in range(batch):
-                c = ws * xs[b] + partial[b]
-                cs[b] = c
-                partial[b] = c * qs
-        for b in range(batch):
-            norton[b] += partial[b]
+            for k in range(count):
+                ws, qs = w[j0 + k, s], q[j0 + k, s]
+                xs, cs, ps = _line(x, j0 + k, s, along_rows), current[s, k], partial[k]
+                for b in range(batch):
+                    c = ws * xs[b] + ps[b]
+                    cs[b] = c
+                    ps[b] = c * qs
+        norton += partial
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)
-def _substitute(w, q, x, out, j, along_rows, r_line, r_end, last, piece, current, drive, nearer, omega,
+def _substitute(w, q, x, out, j0, along_rows, r_line, r_end, last, piece, current, drive, nearer, omega,
                 certify, partner_ohm, partner_piece, scores):
-    """Back substitution of line ``j`` from ``drive`` (B,) volts into ``out`` (relaxed by ``omega``);
-    ``scores`` (3, B) accumulates per sample max |dv|, max |v| and, with ``certify``, a bound on the partners'
-    relative KCL residual: |W dv| over the partner's device and segment scale (its end resistor left out)."""
-    steps = w.shape[0]
+    """Back substitution of lines ``j0 .. j0 + J`` from ``drive`` (J, B) volts into ``out`` (relaxed by
+    ``omega``); ``scores`` (3, B) accumulates per sample max |dv| and, with ``certify``, a bound on the
+    partners' relative KCL residual: |W dv| over the partner's device and segment scale (its end resistor left
+    out). The partner of a node on line j is on a line crossing it; its neighbours on that line are the nodes
+    of lines j -/+ 1 at the same step, when in the same array."""
+    steps = w.shape[1]
     lines = x.shape[1] if along_rows else x.shape[0]
-    batch = drive.shape[0]
-    max_dv, max_v, worst = scores[0], scores[1], scores[2]
-    # the partner's neighbours on its own line: lines j -/+ 1 of this arm, if in the same array
-    lower, upper = max(j - 1, 0), min(j + 1, lines - 1)
+    count, batch = drive.shape
+    max_dv, worst = scores[0], scores[2]
     inverse = 1.0 / partner_ohm if partner_ohm > 0.0 else 0.0
-    g_lower = inverse if j > 0 and lower // partner_piece == j // partner_piece else 0.0
-    g_upper = inverse if j + 1 < lines and upper // partner_piece == j // partner_piece else 0.0
     for start in range(0, steps, piece):
         size = min(piece, steps - start)
         nearer[:] = drive
         for p in range(size - 1, -1, -1):
             s = _step(p, start, size, last)
             r = r_line if p < size - 1 else r_end
-            ws, qs = w[s], q[s]
-            os = _line(out, j, s, along_rows)
-            cs = current[s]
-            for b in range(batch):
-                new = (nearer[b] + r * cs[b]) * qs
-                nearer[b] = new
-                old = os[b]
-                relaxed = new if omega == 1.0 else old + omega * (new - old)
-                os[b] = relaxed
-                change = abs(relaxed - old)
-                max_dv[b] = max(max_dv[b], change)
-                max_v[b] = max(max_v[b], abs(relaxed))
-                cs[b] = change
-            if certify:
-                xs, xl, xu = _line(x, j, s, along_rows), _line(x, lower, s, along_rows), _line(x, upper, s, along_rows)
+            for k in range(count):
+                qs = q[j0 + k, s]
+                os, cs, ns = _line(out, j0 + k, s, along_rows), current[s, k], nearer[k]
+                if omega == 1.0 and not certify:  # the common case, in its own tight loop
+                    for b in range(batch):
+                        new = (ns[b] + r * cs[b]) * qs
+                        ns[b] = new
+                        max_dv[b] = max(max_dv[b], abs(new - os[b]))
+                        os[b] = new
+                    continue
                 for b in range(batch):
-                    far = abs(xs[b])
-                    scale = ws * (far + abs(os[b])) + g_lower * (far + abs(xl[b])) + g_upper * (far + abs(xu[b]))
-                    worst[b] = max(worst[b], ws * cs[b] / max(scale, 1e-300))
+                    new = (ns[b] + r * cs[b]) * qs
+                    ns[b] = new
+                    old = os[b]
+                    relaxed = old + omega * (new - old)
+                    os[b] = relaxed
+                    change = abs(relaxed - old)
+                    max_dv[b] = max(max_dv[b], change)
+                    cs[b] = change
+            if certify:
+                for k in range(count):
+                    j = j0 + k
+                    lower, upper = max(j - 1, 0), min(j + 1, lines - 1)
+                    g_lower = inverse if j > 0 and lower // partner_piece == j // partner_piece else 0.0
+                    g_upper = inverse if j + 1 < lines and upper // partner_piece == j // partner_piece else 0.0
+                    ws, os, cs = w[j, s], _line(out, j, s, along_rows), current[s, k]
+                    xs, xl, xu = _line(x, j, s, along_rows), _line(x, lower, s, along_rows), _line(x, upper, s, along_rows)
+                    for b in range(batch):
+                        far = abs(xs[b])
+                        scale = ws * (far + abs(os[b])) + g_lower * (far + abs(xl[b])) + g_upper * (far + abs(xu[b]))
+                        worst[b] = max(worst[b], ws * cs[b] / max(scale, 1e-300))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -145,14 +157,15 @@ def _node(current, den, lo, hi, i_s, nvt, guess):
     return min(max(current / den, lo), hi)
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def wired_layer_update(has_below, w_below, q_below, g_below, word_below, bit_below, rb_line, rb_end, rb_last,
                        rb_piece, rb_partner_ohm, rb_partner_piece,
                        has_above, w_above, q_above, g_above, bit_above, word_above, ra_line, ra_end, ra_last,
                        ra_piece, ra_partner_ohm, ra_partner_piece, gain, kappa,
                        has_node, source, den, lo, hi, i_s, nvt, v, omega, certify):
     """Block update of layer ``l``'s chains in place (exact for ``omega`` = 1, over-relaxed for ``omega`` > 1);
-    returns ``(max |dv|, max |v|, KCL bound)`` (the bound is 0 unless ``certify``).
+    returns ``(max |dv|, max |v|, KCL bound)`` (the bound is 0 unless ``certify``). ``max |v|`` is taken over
+    the layer nodes and their drives: a line node, fed by no source, lies between the nodes driving it.
 
     Below (crossbar l-1, present if has_below): devices ``w_below`` (n_l, n_{l-1}) (the transpose: one row per
     bit line), their factors ``q_below``, ``g_below`` (:func:`arm_factors`), the fixed word lines
@@ -166,38 +179,44 @@ def wired_layer_update(has_below, w_below, q_below, g_below, word_below, bit_bel
     (n, B).
     """
     n, batch = v.shape
-    scores = np.zeros((n, 3, batch))
-    for j in numba.prange(n):
-        current_b = np.empty((w_below.shape[1], batch))
-        current_a = np.empty((w_above.shape[1], batch))
-        n_b, n_a = np.zeros(batch), np.zeros(batch)
-        partial, nearer = np.empty(batch), np.empty(batch)
-        exact, drive = np.empty(batch), np.empty(batch)
+    blocks = -(-n // _BLOCK)
+    scores = np.zeros((blocks, 3, batch))
+    for block in range(blocks):
+        j0 = block * _BLOCK
+        count = min(_BLOCK, n - j0)
+        current_b = np.empty((w_below.shape[1], count, batch))
+        current_a = np.empty((w_above.shape[1], count, batch))
+        n_b, n_a = np.zeros((count, batch)), np.zeros((count, batch))
+        partial, nearer = np.empty((count, batch)), np.empty((count, batch))
+        exact, drive = np.empty((count, batch)), np.empty((count, batch))
         if has_below:
-            _eliminate(w_below[j], q_below[j], word_below, j, True, rb_last, rb_piece, current_b, n_b, partial)
+            _eliminate(w_below, q_below, word_below, j0, True, rb_last, rb_piece, current_b, n_b, partial)
         if has_above:
-            _eliminate(w_above[j], q_above[j], bit_above, j, False, ra_last, ra_piece, current_a, n_a, partial)
-        g_b = g_below[j] if has_below else 0.0
-        g_a = g_above[j] if has_above else 0.0
-        score = scores[j]
-        for b in range(batch):
-            old = v[j, b]
-            e = old
-            if has_node:
-                low, high = lo[j, min(b, lo.shape[1] - 1)], hi[j, min(b, hi.shape[1] - 1)]
-                current = n_b[b] + kappa * n_a[b] + source[j, min(b, source.shape[1] - 1)]
-                total = g_b + kappa * gain * g_a + den[j, min(b, den.shape[1] - 1)]
-                e = _node(current, total, low, high, i_s, nvt, old)
-                relaxed = e if omega == 1.0 else min(max(old + omega * (e - old), low), high)
-                v[j, b] = relaxed
-                score[0, b] = max(score[0, b], abs(relaxed - old))
-                score[1, b] = max(score[1, b], abs(relaxed))
-            exact[b] = e
-            drive[b] = gain * e
+            _eliminate(w_above, q_above, bit_above, j0, False, ra_last, ra_piece, current_a, n_a, partial)
+        score = scores[block]
+        for k in range(count):
+            j = j0 + k
+            g_b = g_below[j] if has_below else 0.0
+            g_a = g_above[j] if has_above else 0.0
+            for b in range(batch):
+                old = v[j, b]
+                e = old
+                if has_node:
+                    low, high = lo[j, min(b, lo.shape[1] - 1)], hi[j, min(b, hi.shape[1] - 1)]
+                    current = n_b[k, b] + kappa * n_a[k, b] + source[j, min(b, source.shape[1] - 1)]
+                    total = g_b + kappa * gain * g_a + den[j, min(b, den.shape[1] - 1)]
+                    e = _node(current, total, low, high, i_s, nvt, old)
+                    relaxed = e if omega == 1.0 else min(max(old + omega * (e - old), low), high)
+                    v[j, b] = relaxed
+                    score[0, b] = max(score[0, b], abs(relaxed - old))
+                    score[1, b] = max(score[1, b], abs(relaxed))
+                exact[k, b] = e
+                drive[k, b] = gain * e
+                score[1, b] = max(score[1, b], abs(e), abs(gain * e))
         if has_below:
-            _substitute(w_below[j], q_below[j], word_below, bit_below, j, True, rb_line, rb_end, rb_last, rb_piece,
+            _substitute(w_below, q_below, word_below, bit_below, j0, True, rb_line, rb_end, rb_last, rb_piece,
                         current_b, exact, nearer, omega, certify, rb_partner_ohm, rb_partner_piece, score)
         if has_above:
-            _substitute(w_above[j], q_above[j], bit_above, word_above, j, False, ra_line, ra_end, ra_last,
-                        ra_piece, current_a, drive, nearer, omega, certify, ra_partner_ohm, ra_partner_piece, score)
+            _substitute(w_above, q_above, bit_above, word_above, j0, False, ra_line, ra_end, ra_last, ra_piece,
+                        current_a, drive, nearer, omega, certify, ra_partner_ohm, ra_partner_piece, score)
     return scores[:, 0].max(), scores[:, 1].max(), scores[:, 2].max()

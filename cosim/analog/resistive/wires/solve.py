@@ -29,6 +29,8 @@ from cosim.analog.resistive.wires.layout import WiredNetwork
 from cosim.errors import ParameterError
 
 _TINY = 1e-300
+#: the last sweeps are exact ones, from a change of _FINISH * tol on (see _Relaxation)
+_FINISH = 100.0
 
 
 @dataclass
@@ -81,6 +83,7 @@ class WiredSolver:
         if omega is not None and not 0 < omega < 2:
             raise ParameterError(f"WiredSolver omega must lie in (0, 2) (None: chosen by the solver), got {omega!r}")
         self.omega = omega
+        self._settled: float | None = None  # the omega of the last cold start, for the warm starts after it
         self.max_sweeps = self.wire_free.max_sweeps
 
     @property
@@ -111,7 +114,13 @@ class WiredSolver:
         layers = [_inner(v, net.dtype) for v in [v0, *init.layers[1:]]]
         words = [_inner(u, net.dtype) for u in init.word_lines]
         bits = [_inner(y, net.dtype) for y in init.bit_lines]
-        info = self._sweep(terms, layers, words, bits, self.tol, self.kcl_tol, net.diode)
+        # a warm start (a nudged phase from the free state) keeps the omega its cold start settled on: the two
+        # phases of an EP estimate then take the same path and their solver errors cancel in the difference
+        warm = init is not None and self.omega is None and self._settled is not None
+        info, omega = self._sweep(terms, layers, words, bits, self.tol, self.kcl_tol, net.diode,
+                                  self._settled if warm else self.omega)
+        if not warm:
+            self._settled = omega
         check_convergence(info, self.tol, self.wire_free.on_unconverged, "wired relaxation", BlockDescent.remedy)
         return WiredEquilibrium([np.ascontiguousarray(v.T) for v in layers], info, nudge, net.conductances, None,
                                 [_outer(u) for u in words], [_outer(y) for y in bits])
@@ -135,7 +144,8 @@ class WiredSolver:
         layers = [np.zeros((n, batch), dtype=net.dtype) for n in net.sizes]
         words = [np.zeros((*s, batch), dtype=net.dtype) for s in self.wired.shapes()]
         bits = [np.zeros_like(u) for u in words]
-        info = self._sweep(self._adjoint_terms(equilibrium, error), layers, words, bits, tol, 0.0, None)
+        info, _ = self._sweep(self._adjoint_terms(equilibrium, error), layers, words, bits, tol, 0.0, None,
+                              self.omega)
         check_convergence(info, tol, self.wire_free.on_unconverged, "wired adjoint solve", BlockDescent.remedy)
         return [np.ascontiguousarray(v.T) for v in layers], [_outer(u) for u in words], [_outer(y) for y in bits]
 
@@ -184,7 +194,8 @@ class WiredSolver:
         return WiredEquilibrium(free.layers, free.info, free.nudge, free.conductances, None, words, bits)
 
     # ------------------------------------------------------------------ the sweeps
-    def _sweep(self, terms, layers, words, bits, tol: float, kcl_tol: float, diode) -> SolveInfo:
+    def _sweep(self, terms, layers, words, bits, tol: float, kcl_tol: float, diode,
+               omega: float | None) -> tuple[SolveInfo, float]:
         """Even layers' chains, then odd layers' chains, until the relative max |dv| of a sweep is <= tol and
         (unless kcl_tol is 0) an exact (omega = 1) sweep bounds every node's relative KCL residual by kcl_tol.
 
@@ -192,15 +203,18 @@ class WiredSolver:
         and so do the even layers' nodes, except the wire nodes at the other end of a device whose odd-side
         node moved: their residual is that device's W |dv|, which the kernel bounds.
 
-        Over-relaxation (block SOR) as in :class:`_Relaxation`; sweeps near the end are exact ones."""
+        Over-relaxation (block SOR) as in :class:`_Relaxation` (``omega`` None: adaptive); sweeps near the end
+        are exact ones. Returns the solve's info and the largest omega it used."""
         n_layers = self.network.n_layers
         order = list(range(0, n_layers + 1, 2)) + list(range(1, n_layers + 1, 2))
         arms = self._arms()
         columns = [_Columns(t) for t in terms]
-        relaxation = _Relaxation(self.omega, tol)
+        relaxation = _Relaxation(omega, _FINISH * tol)
+        largest = 1.0
         residual = np.inf
         for sweep in range(1, self.max_sweeps + 1):
             omega = relaxation.omega
+            largest = max(largest, omega)
             certify = omega == 1.0 and kcl_tol > 0
             max_dv = max_v = worst = 0.0
             for m in order:
@@ -209,10 +223,10 @@ class WiredSolver:
                 if m % 2:  # only the odd layers' updates disturb nodes the sweep does not visit again
                     worst = max(worst, bound)
             residual = max_dv / max(max_v, _TINY)
-            if residual <= tol and (kcl_tol == 0 or (certify and worst <= kcl_tol)):
-                return SolveInfo(sweep, residual, True)
+            if omega == 1.0 and residual <= tol and (kcl_tol == 0 or worst <= kcl_tol):
+                return SolveInfo(sweep, residual, True), largest
             relaxation.update(residual)
-        return SolveInfo(self.max_sweeps, residual, False)
+        return SolveInfo(self.max_sweeps, residual, False), largest
 
     def _arms(self) -> list[tuple]:
         """Per crossbar, the elimination factors of its bit lines (transposed devices, q, G) and of its word
@@ -264,12 +278,13 @@ class _Relaxation:
     omega - 1 (Young's theorem for consistently ordered matrices). Exact sweeps (omega = 1) first, until two
     successive ratios of the sweep's max |dv| agree to 10 %; that ratio is rho. Back to exact sweeps for good
     when the change grows three sweeps in a row (a safeguard: diodes switching make the problem only piecewise
-    linear) and once the change is below ``finish`` (so that the last sweeps are exact and certify KCL).
-    ``omega`` given (e.g. 1.0: plain block Gauss-Seidel) fixes it instead.
+    linear) and once the change is below ``finish`` (100 tol): the last sweeps are exact ones, which damp what
+    over-relaxation leaves behind, certify KCL, and alone may end a solve.
+    ``omega`` given fixes it instead (1.0: plain block Gauss-Seidel), up to the same switch to exact sweeps.
     """
 
     def __init__(self, omega: float | None, finish: float):
-        self.fixed = omega is not None
+        self.adaptive = omega is None
         self.omega = 1.0 if omega is None else float(omega)
         self.finish = finish
         self.history: list[float] = []
@@ -278,14 +293,12 @@ class _Relaxation:
     def update(self, residual: float) -> None:
         history = self.history
         history.append(residual)
-        if self.fixed or len(history) < 2:
-            return
-        if self.omega > 1.0:
-            self.growing = self.growing + 1 if history[-1] > history[-2] else 0
+        if self.omega != 1.0:
+            self.growing = self.growing + 1 if len(history) > 1 and history[-1] > history[-2] else 0
             if self.growing >= 3 or residual <= self.finish:
-                self.omega, self.fixed = 1.0, True
+                self.omega, self.adaptive = 1.0, False
             return
-        if len(history) < 3 or residual <= self.finish:
+        if not self.adaptive or len(history) < 3 or residual <= self.finish:
             return
         rho, previous = history[-1] / history[-2], history[-2] / history[-3]
         if 0.0 < rho < 1.0 and abs(rho - previous) <= 0.1 * rho:
