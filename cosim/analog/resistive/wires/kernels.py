@@ -143,7 +143,8 @@ def _substitute(w, q, x, out, j0, along_rows, r_line, r_end, last, piece, curren
                     g_lower = inverse if j > 0 and lower // partner_piece == j // partner_piece else 0.0
                     g_upper = inverse if j + 1 < lines and upper // partner_piece == j // partner_piece else 0.0
                     ws, os, cs = w[j, s], _line(out, j, s, along_rows), current[s, k]
-                    xs, xl, xu = _line(x, j, s, along_rows), _line(x, lower, s, along_rows), _line(x, upper, s, along_rows)
+                    xs = _line(x, j, s, along_rows)
+                    xl, xu = _line(x, lower, s, along_rows), _line(x, upper, s, along_rows)
                     for b in range(batch):
                         far = abs(xs[b])
                         scale = ws * (far + abs(os[b])) + g_lower * (far + abs(xl[b])) + g_upper * (far + abs(xu[b]))
