@@ -107,6 +107,9 @@ class WiredSolver:
         v0 = x.input_voltages if isinstance(x, InputDrive) else net.input_voltages(x)
         batch = v0.shape[0]
         terms = self._primal_terms(batch, nudge)
+        # a warm start (a nudged phase from the free state) keeps the omega its cold start settled on: the two
+        # phases of an EP estimate then take the same path and their solver errors cancel in the difference
+        warm = init is not None and self.omega is None and self._settled is not None
         if init is None:
             init = self._lift(self.wire_free.relax(x, nudge))
         elif not isinstance(init, WiredEquilibrium) or init.layers[0].shape[0] != batch:
@@ -114,9 +117,6 @@ class WiredSolver:
         layers = [_inner(v, net.dtype) for v in [v0, *init.layers[1:]]]
         words = [_inner(u, net.dtype) for u in init.word_lines]
         bits = [_inner(y, net.dtype) for y in init.bit_lines]
-        # a warm start (a nudged phase from the free state) keeps the omega its cold start settled on: the two
-        # phases of an EP estimate then take the same path and their solver errors cancel in the difference
-        warm = init is not None and self.omega is None and self._settled is not None
         info, omega = self._sweep(terms, layers, words, bits, self.tol, self.kcl_tol, net.diode,
                                   self._settled if warm else self.omega)
         if not warm:
