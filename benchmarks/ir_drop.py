@@ -17,6 +17,7 @@ every layer node against ngspice).
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 
@@ -95,13 +96,15 @@ def versus_wire_free(n: int, batch: int, rng) -> dict:
 
 
 def sweep_counts(sizes=(32, 64, 128, 256), ohms=(0.1, 1.0, 3.0, 10.0)) -> str:
-    """Sweeps to tol (cold start, one sample) of the linear crossbar vs tile size and segment resistance."""
+    """Sweeps to convergence (cold start, one sample, default stop rule) of the linear crossbar vs tile size and
+    segment resistance: plain block Gauss-Seidel (omega = 1) / adaptive SOR (the default)."""
     rng = np.random.default_rng(0)
     rows = ["| tile n×n | " + " | ".join(f"r = {r:g} Ω" for r in ohms) + " |", "|---" * (len(ohms) + 1) + "|"]
     for n in sizes:
         g, x = rng.uniform(*G_RANGE, (n, n)), rng.uniform(-1, 1, (1, n))
-        cells = [WiredSolver(grounded_crossbar(g, r, r), max_sweeps=20000).relax(x).info.sweeps for r in ohms]
-        rows.append(f"| {n} | " + " | ".join(str(c) for c in cells) + " |")
+        cells = [" / ".join(str(WiredSolver(grounded_crossbar(g, r, r), max_sweeps=20000, omega=omega).relax(x)
+                                .info.sweeps) for omega in (1.0, None)) for r in ohms]
+        rows.append(f"| {n} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -117,6 +120,7 @@ def main(argv=None) -> list[dict]:
     spice_n, cross_n, batch = (16, 32, 4) if args.quick else (128, 256, 32)
     with threadpool_limits(1):
         print("\n".join(machine_facts(1)))
+        print("load average (1, 5, 15 min) at start: " + ", ".join(f"{a:.2f}" for a in os.getloadavg()))
         print(f"GEMM 512x512 float64: {gemm_gflops():.1f} GFLOP/s (1 thread)")
         rows = [versus_ngspice(spice_n, rng), versus_badcrossbar(cross_n, 1, rng),
                 versus_badcrossbar(cross_n, batch, rng), versus_wire_free(cross_n, batch, rng)]
@@ -125,6 +129,7 @@ def main(argv=None) -> list[dict]:
     for r in rows:
         print(f"| {r['case']} | {1e3 * r['cosim']:.2f} | {1e3 * r['other']:.2f} | {r['other'] / r['cosim']:.1f}x "
               f"| {r['error']:.1e} | {r['sweeps']} |")
+    print("load average (1, 5, 15 min) at end: " + ", ".join(f"{a:.2f}" for a in os.getloadavg()))
     return rows
 
 

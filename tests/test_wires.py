@@ -103,6 +103,52 @@ def test_unconverged_solve_is_reported():
         WiredSolver(wired, max_sweeps=1, on_unconverged="raise").relax(x)
 
 
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+@pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_over_relaxed_sweeps_reach_the_plain_gauss_seidel_solution(case, layout):
+    """Adaptive block SOR (the default) and plain block Gauss-Seidel (omega = 1) find the same operating point."""
+    wired, sor = _solver(case, layout)
+    _, plain = _solver(case, layout, omega=1.0)
+    x = make_inputs(wired.network, 3)
+    for nudge in (None, Nudge(1e-6, error=np.ones((3, wired.network.output_width)))):
+        a, b = sor.relax(x, nudge), plain.relax(x, nudge)
+        for u, v in zip([*a.layers, *a.word_lines, *a.bit_lines], [*b.layers, *b.word_lines, *b.bit_lines]):
+            np.testing.assert_allclose(u, v, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+@pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_kcl_certificate_bounds_the_true_residual(case, layout):
+    """With a loose voltage test, the KCL certificate alone decides when to stop: what it certifies holds."""
+    wired, solver = _solver(case, layout, tol=0.5, kcl_tol=1e-9)
+    x = make_inputs(wired.network, 4)
+    eq = solver.relax(x)
+    assert eq.info.converged
+    assert max(kirchhoff_residuals(wired, eq).values()) <= 1e-9
+
+
+def test_sor_never_returns_an_unconverged_state_silently():
+    """A cap hit while over-relaxing, or after the voltage test passed but before KCL was certified, is reported."""
+    wired = WiredNetwork(make_network(CASES[0]), WireLayout(200.0, 200.0, 50.0, 20.0))
+    x = make_inputs(wired.network, 2)
+    full = WiredSolver(wired, max_sweeps=20000, on_unconverged="raise").relax(x)
+    assert full.info.sweeps > 3
+    for cap in sorted({int(c) for c in np.linspace(1, full.info.sweeps - 1, 8)}):
+        with pytest.warns(ConvergenceWarning):
+            assert not WiredSolver(wired, max_sweeps=cap).relax(x).info.converged
+    strict = WiredSolver(wired, tol=0.5, kcl_tol=1e-300, max_sweeps=2)
+    with pytest.warns(ConvergenceWarning):
+        assert not strict.relax(x).info.converged
+
+
+def test_solver_settings_are_validated():
+    wired = WiredNetwork(make_network(CASES[0]), LAYOUT)
+    with pytest.raises(ParameterError, match="omega"):
+        WiredSolver(wired, omega=2.0)
+    with pytest.raises(ParameterError, match="kcl_tol"):
+        WiredSolver(wired, kcl_tol=-1.0)
+
+
 def test_layout_validation():
     with pytest.raises(ParameterError, match="word_segment_ohm"):
         WireLayout(-1.0)
