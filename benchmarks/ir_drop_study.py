@@ -53,36 +53,66 @@ def main(argv=None) -> list[dict]:
     args = parser.parse_args(argv)
     config = load_config(args.config, QUICK if args.quick else [])
     rows = run_sweep(config, args.out, workers=0, resume=args.out.exists(), progress=False)
-    trained_ideal = {}
+    trained_ideal = {}  # (array, seed) -> the run trained with ideal wires
     for row in rows:
         s = row.point.settings
         if s[WIRES[0]] == 0:
-            trained_ideal[s["chip.tile.rows"], s["chip.tile.columns"]] = read_run(point_dir(args.out, row.point))
-    table = []
+            trained_ideal[(s["chip.tile.rows"], s["chip.tile.columns"]), row.point.seed] = \
+                read_run(point_dir(args.out, row.point))
+    runs = []
     for row in rows:
         s = row.point.settings
         array, ohm = (s["chip.tile.rows"], s["chip.tile.columns"]), s[WIRES[0]]
         m = row.metrics
         ex_situ = float("nan")
-        if ohm and array in trained_ideal:
-            ex_situ = float(evaluate_run(trained_ideal[array], [f"{key}={ohm}" for key in WIRES]).accuracy[0])
+        if ohm and (array, row.point.seed) in trained_ideal:
+            ideal = trained_ideal[array, row.point.seed]
+            ex_situ = float(evaluate_run(ideal, [f"{key}={ohm}" for key in WIRES]).accuracy[0])
         record = {"array": array, "ohm": ohm, "in_situ": m["final_test_accuracy"], "ex_situ": ex_situ,
                   "cosine": m["ep_id_cosine"], "seconds": m["training_seconds"], "status": row.status}
         if row.status == "done":
             record.update(_energy(point_dir(args.out, row.point)))
-        table.append(record)
+        runs.append(record)
+    table = _over_seeds(runs)
+    n_seeds = len({row.point.seed for row in rows})
+    print(f"mean over {n_seeds} seed(s), accuracy ± half the seeds' range")
     print("| array (rows x columns) | arrays for the first crossbar | r (ohm/cell) | in-situ test acc. | "
-          "ex-situ test acc. | EP-ID cosine | energy/sample | devices | wires | training s |")
+          "ex-situ test acc. | EP-ID cosine (min) | energy/sample | devices | wires | training s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in table:
         count = "-" if "shape" not in r else np.prod(array_grid(r["shape"] + (1,), *r["array"])[0])
         energy = " | ".join(f"{r[k] / scale:.1f} {unit}" if k in r else "-"
                             for k, scale, unit in (("total", 1e-9, "nJ"), ("crossbar", 1e-12, "pJ"),
                                                    ("wires", 1e-12, "pJ")))
-        ex = "-" if r["ex_situ"] != r["ex_situ"] else f"{100 * r['ex_situ']:.1f} %"
-        print(f"| {r['array'][0]} x {r['array'][1]} | {count} | {r['ohm']:g} | {100 * r['in_situ']:.1f} % | {ex} | "
-              f"{r['cosine']:.6f} | {energy} | {r['seconds']:.1f} |")
+        print(f"| {r['array'][0]} x {r['array'][1]} | {count} | {r['ohm']:g} | {_percent(r['in_situ'])} | "
+              f"{_percent(r['ex_situ'])} | {r['cosine']:.6f} | {energy} | {r['seconds']:.1f} |")
     return table
+
+
+def _over_seeds(runs: list[dict]) -> list[dict]:
+    """One record per (array, ohm): accuracies as (mean, half range) over seeds, the lowest cosine, other
+    numbers averaged."""
+    groups: dict[tuple, list[dict]] = {}
+    for run in runs:
+        groups.setdefault((run["array"], run["ohm"]), []).append(run)
+    table = []
+    for (array, ohm), group in groups.items():
+        record = {"array": array, "ohm": ohm, "cosine": min(r["cosine"] for r in group)}
+        for key in ("in_situ", "ex_situ"):
+            values = np.array([r[key] for r in group], dtype=float)
+            record[key] = (values.mean(), (values.max() - values.min()) / 2)
+        for key in ("seconds", "total", "crossbar", "wires"):
+            if all(key in r for r in group):
+                record[key] = float(np.mean([r[key] for r in group]))
+        if "shape" in group[0]:
+            record["shape"] = group[0]["shape"]
+        table.append(record)
+    return table
+
+
+def _percent(value: tuple[float, float]) -> str:
+    mean, half_range = value
+    return "-" if mean != mean else f"{100 * mean:.1f} ± {100 * half_range:.1f} %"
 
 
 if __name__ == "__main__":
