@@ -2,19 +2,22 @@
 
 1. speed: a fixed number of odd/even relaxation sweeps of a conv block through cosim's im2col GEMMs, through a
    plain numpy convolution (one einsum per kernel tap, no buffers), and the bare GEMMs of the same sweeps;
-2. static gradient analysis: a 6-block, 15-layer conv ff-EBM (identity between blocks) on 14x14 Fashion-MNIST in
-   float64, at initialisation and after a short EP training: per-layer cosine of EP vs implicit differentiation
-   (each chained through the blocks its own way), and the relative error of EP against beta;
+2. static gradient analysis: a 6-block, 15-layer conv ff-EBM (batch-norm between blocks) on 14x14 Fashion-MNIST
+   in float64, at initialisation and after one epoch of EP training (its accuracy stated): per-layer cosine of EP
+   vs implicit differentiation (each chained through the blocks its own way), and EP's relative error against beta;
 3. dynamics: bcd vs rc vs momentum on one conv block: gradient evaluations, energy reached, and EP-vs-ID cosine
    with state noise of several sigma during the relaxations;
 4. splitting: the same 6-layer conv ff-EBM cut into blocks of 1, 2, 3 layers, trained by EP for one epoch on a
-   Fashion-MNIST subset: test accuracy and relaxation cost per block size;
-5. noise: the blocks-of-2 network of 4. trained (same budget) with state noise during relaxation, bcd vs momentum
+   Fashion-MNIST subset, relaxing to --tol: test accuracy, relaxation cost and EP-vs-ID cosine per block size;
+5. trained (only when named in --sections): EP vs ID against beta on a finished run's checkpoint;
+6. noise: the blocks-of-2 network of 4. trained (same budget) with state noise during relaxation, bcd vs momentum
    vs rc: test accuracy and EP-vs-ID cosine.
 
     PYTHONPATH=. python benchmarks/conv.py            # the figures of docs/conv.md
     PYTHONPATH=. python benchmarks/conv.py --quick    # smoke run (small maps)
     PYTHONPATH=. python benchmarks/conv.py --sections static,noise   # some sections only
+    PYTHONPATH=. python benchmarks/conv.py --sections trained --run runs/fmnist_conv   # after `cosim run
+        chip_configs/fmnist_conv.yaml --out runs/fmnist_conv`
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import argparse
 import platform
 import time
 import warnings
+from pathlib import Path
 from contextlib import contextmanager
 
 import numpy as np
@@ -32,6 +36,7 @@ from cosim.analog.hopfield.conv import ConvCoupling
 from cosim.analog.hopfield.energy import HopfieldEnergy
 from cosim.config import load_config
 from cosim.learning.gradcheck import compare
+from cosim.results import load_checkpoint
 from cosim.runner import gradient_agreement, prepare
 
 
@@ -248,6 +253,26 @@ def noise_training(kinds, sigmas, channels: int, n_train: int, n_test: int) -> N
                   f"{m['free_sweeps'][-1]:.1f} | {m['epoch_seconds'][-1]:.0f} |", flush=True)
 
 
+def trained_run(run: Path, samples: int = 64) -> None:
+    """EP vs ID on a trained run's checkpoint (``cosim run ... --out run``): per-kernel cosine and relative
+    error for several beta (centred, as configured otherwise), and the fraction of each block's free output
+    nodes at a bound 0 / 1 (on ``samples`` training images)."""
+    yaml = (run / "config.yaml").read_text()
+    session = prepare(load_config(yaml))
+    session.chain.load_state(load_checkpoint(run / "checkpoint.h5")[1]["model"])
+    x, y = session.dataset.train_x[:samples], session.dataset.train_y[:samples]
+    print(f"\n## EP vs ID on the trained {run} ({samples} training images, {session.chain.energy_blocks[0].network.dtype})"
+          "\n| beta | per-kernel cosine | per-kernel relative error |\n|---|---|---|")
+    for beta in (0.1, 0.03, 0.01, 0.001):
+        rows = [r for r in compare(session.chain, x, y, beta, "centred", training=False) if ".hopfield.weights" in r.name]
+        print(f"| {beta:g} | " + ", ".join(f"{r.name.split('.')[0]} {r.cosine:.4f}" for r in rows) + " | "
+              + ", ".join(f"{r.relative_error:.3f}" for r in rows) + " |")
+    session.chain.forward(x, training=False)
+    for block in session.chain.energy_blocks:
+        s = block.block.free.output
+        print(f"free output nodes at 0: {np.mean(s <= 0):.3f}, at 1: {np.mean(s >= 1):.3f}")
+
+
 def dynamics(side: int, channels: int, batch: int, sigmas) -> None:
     layers = [ConvLayer(channels), ConvLayer(channels, pool=2), DenseLayer(10)]
     net = ConvHopfieldNetwork.initialised((1, side, side), layers, np.random.default_rng(0), 1.5, 0.1)
@@ -279,6 +304,8 @@ def main() -> None:
                         help="comma-separated subset of the sections to run")
     parser.add_argument("--static-train", type=int, default=2000, help="static: training images")
     parser.add_argument("--static-lr", type=float, default=2e-3, help="static: Adam's learning rate")
+    parser.add_argument("--run", type=Path, default=Path("runs/fmnist_conv"),
+                        help="trained: the --out directory of a finished `cosim run` of a conv config")
     parser.add_argument("--tol", type=float, default=1e-7, help="splitting: the relaxations' tolerance")
     parser.add_argument("--sizes", default="1,2,3", help="splitting: the block sizes")
     args = parser.parse_args()
@@ -294,6 +321,8 @@ def main() -> None:
     if "splitting" in sections:
         splitting(4 if quick else 8, 32 if quick else 1000, 32 if quick else 500, args.tol,
                   tuple(int(k) for k in args.sizes.split(",")))
+    if "trained" in sections:
+        trained_run(args.run)
     if "noise" in sections:
         noise_training(("bcd", "momentum", "rc"), (0.0, 0.05) if quick else (0.0, 0.03, 0.1), 4 if quick else 8,
                        32 if quick else 1000, 32 if quick else 500)
