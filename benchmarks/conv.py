@@ -211,8 +211,8 @@ def splitting(channels: int, n_train: int, n_test: int, tol: float, sizes=(1, 2,
     """Train the 6-layer conv network cut into blocks of 1, 2, 3 layers, relaxing (bcd) to ``tol``: accuracy,
     relaxation cost, and the trained net's EP-vs-ID cosines (min / mean over the kernels; centred EP at the
     training beta, 64 training samples) with its relaxations stopped at tol 1e-4, 1e-5 (the schema's
-    default) and ``tol``."""
-    checks = sorted({1e-4, 1e-5, tol}, reverse=True)
+    default), 1e-6, 1e-7 and ``tol``."""
+    checks = sorted({1e-4, 1e-5, 1e-6, 1e-7, tol}, reverse=True)
     print(f"\n## splitting with accuracy: 6 conv layers ({channels} maps, 14x14 Fashion-MNIST) in blocks of 1/2/3, "
           f"centred EP, 1 epoch on {n_train} samples, {n_test} test samples, trained relaxing by bcd to tol {tol:g}"
           "\n| block size | blocks | test accuracy | free sweeps per block | layer-sweeps per sample (free) | "
