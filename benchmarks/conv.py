@@ -127,11 +127,11 @@ def static_config(channels: int, n_train: int, n_test: int, lr: float) -> str:
 
 
 @contextmanager
-def _relaxing(session, tol: float):
-    """Every energy block of ``session`` relaxing by bcd to ``tol`` (cap 20 000 sweeps) inside the block."""
+def _relaxing(session, tol: float, cap: int = 20000):
+    """Every energy block of ``session`` relaxing by bcd to ``tol`` (at most ``cap`` sweeps) inside the block."""
     solvers = [block.block.solver for block in session.chain.energy_blocks]
     for block in session.chain.energy_blocks:
-        block.block.solver = HopfieldSolver(block.network, "bcd", tol=tol, max_steps=20000)
+        block.block.solver = HopfieldSolver(block.network, "bcd", tol=tol, max_steps=cap)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -207,23 +207,25 @@ def _trained(yaml: str):
     return session
 
 
-def splitting(channels: int, n_train: int, n_test: int, tol: float, sizes=(1, 2, 3)) -> None:
-    """Train the 6-layer conv network cut into blocks of 1, 2, 3 layers, relaxing (bcd) to ``tol``: accuracy,
+def splitting(channels: int, n_train: int, n_test: int, tol: float, sizes=(1, 2, 3), cap: int = 20000) -> None:
+    """Train the 6-layer conv network cut into blocks of 1, 2, 3 layers, relaxing (bcd) to ``tol`` in at most
+    ``cap`` sweeps: accuracy,
     relaxation cost, and the trained net's EP-vs-ID cosines (min / mean over the kernels; centred EP at the
     training beta, 64 training samples) with its relaxations stopped at tol 1e-4, 1e-5 (the schema's
-    default), 1e-6, 1e-7 and ``tol``."""
+    default), 1e-6, 1e-7 and ``tol`` (the same cap)."""
     checks = sorted({1e-4, 1e-5, 1e-6, 1e-7, tol}, reverse=True)
     print(f"\n## splitting with accuracy: 6 conv layers ({channels} maps, 14x14 Fashion-MNIST) in blocks of 1/2/3, "
-          f"centred EP, 1 epoch on {n_train} samples, {n_test} test samples, trained relaxing by bcd to tol {tol:g}"
+          f"centred EP, 1 epoch on {n_train} samples, {n_test} test samples, trained relaxing by bcd to tol {tol:g} "
+          f"(cap {cap} sweeps)"
           "\n| block size | blocks | test accuracy | free sweeps per block | layer-sweeps per sample (free) | "
           "unconverged solves | training time (s) | " + " | ".join(f"cosine min / mean, tol {t:g}" for t in checks)
           + " |\n|---|---|---|---|---|---|---|" + "---|" * len(checks))
     for size in sizes:
-        session = _trained(split_config(size, channels, n_train, n_test, tol=tol, max_sweeps=20000))
+        session = _trained(split_config(size, channels, n_train, n_test, tol=tol, max_sweeps=cap))
         m = session.trainer.history.metrics
         cosines = []
         for t in checks:
-            with _relaxing(session, t):
+            with _relaxing(session, t, cap):
                 c = gradient_agreement(session)["cosine"]
             cosines.append(f"{min(c):.4f} / {np.mean(c):.4f}")
         sweeps = m["free_sweeps"][-1]
@@ -307,6 +309,7 @@ def main() -> None:
     parser.add_argument("--run", type=Path, default=Path("runs/fmnist_conv"),
                         help="trained: the --out directory of a finished `cosim run` of a conv config")
     parser.add_argument("--tol", type=float, default=1e-7, help="splitting: the relaxations' tolerance")
+    parser.add_argument("--cap", type=int, default=20000, help="splitting: the relaxations' sweep cap")
     parser.add_argument("--sizes", default="1,2,3", help="splitting: the block sizes")
     args = parser.parse_args()
     quick, sections = args.quick, args.sections.split(",")
@@ -320,7 +323,7 @@ def main() -> None:
         dynamics(8 if quick else 16, 4 if quick else 8, 4 if quick else 16, (0.0, 0.01) if quick else (0.0, 0.01, 0.03, 0.1))
     if "splitting" in sections:
         splitting(4 if quick else 8, 32 if quick else 1000, 32 if quick else 500, args.tol,
-                  tuple(int(k) for k in args.sizes.split(",")))
+                  tuple(int(k) for k in args.sizes.split(",")), args.cap)
     if "trained" in sections:
         trained_run(args.run)
     if "noise" in sections:
