@@ -179,6 +179,8 @@ def test_the_rail_fraction_is_undefined_for_one_layer_blocks_and_counted_for_dee
     chain, _ = build_chain(one, (1, 8, 8), 10, Streams(0))
     chain.forward(x, training=False)
     assert np.isnan(clamped_fraction(chain.energy_blocks))  # a one-layer block has no hidden nodes
+    from cosim.report.run import _rows
+    assert _rows([("clamped_fraction", float("nan"), "1", "")])[0][1] == "n/a"
     two = load_config("data: {dataset: fashion-mnist}\nmodel: {blocks: [{kind: conv_hopfield, layers: [{channels: 2}, "
                       "{channels: 2}]}, {kind: digital, ops: [{op: flatten}, {op: linear, out_features: 10}]}]}\n")
     chain, _ = build_chain(two, (1, 8, 8), 10, Streams(0))
