@@ -308,7 +308,7 @@ def main() -> None:
     parser.add_argument("--static-lr", type=float, default=2e-3, help="static: Adam's learning rate")
     parser.add_argument("--run", type=Path, default=Path("runs/fmnist_conv"),
                         help="trained: the --out directory of a finished `cosim run` of a conv config")
-    parser.add_argument("--tol", type=float, default=1e-7, help="splitting: the relaxations' tolerance")
+    parser.add_argument("--tol", type=float, default=1e-4, help="splitting: the relaxations' tolerance")
     parser.add_argument("--cap", type=int, default=20000, help="splitting: the relaxations' sweep cap")
     parser.add_argument("--sizes", default="1,2,3", help="splitting: the block sizes")
     args = parser.parse_args()
