@@ -263,10 +263,12 @@ def trained_run(run: Path, samples: int = 64) -> None:
     session = prepare(load_config(yaml))
     session.chain.load_state(load_checkpoint(run / "checkpoint.h5")[1]["model"])
     x, y = session.dataset.train_x[:samples], session.dataset.train_y[:samples]
-    print(f"\n## EP vs ID on the trained {run} ({samples} training images, {session.chain.energy_blocks[0].network.dtype})"
+    dtype = session.chain.energy_blocks[0].network.dtype
+    print(f"\n## EP vs ID on the trained {run} ({samples} training images, {dtype})"
           "\n| beta | per-kernel cosine | per-kernel relative error |\n|---|---|---|")
     for beta in (0.1, 0.03, 0.01, 0.001):
-        rows = [r for r in compare(session.chain, x, y, beta, "centred", training=False) if ".hopfield.weights" in r.name]
+        rows = [r for r in compare(session.chain, x, y, beta, "centred", training=False)
+                if ".hopfield.weights" in r.name]
         print(f"| {beta:g} | " + ", ".join(f"{r.name.split('.')[0]} {r.cosine:.4f}" for r in rows) + " | "
               + ", ".join(f"{r.relative_error:.3f}" for r in rows) + " |")
     session.chain.forward(x, training=False)
