@@ -2,19 +2,22 @@
 
 1. speed: a fixed number of odd/even relaxation sweeps of a conv block through cosim's im2col GEMMs, through a
    plain numpy convolution (one einsum per kernel tap, no buffers), and the bare GEMMs of the same sweeps;
-2. static gradient analysis: a 6-block, 15-layer conv ff-EBM (identity between blocks) on 14x14 Fashion-MNIST in
-   float64, at initialisation and after a short EP training: per-layer cosine of EP vs implicit differentiation
-   (each chained through the blocks its own way), and the relative error of EP against beta;
+2. static gradient analysis: a 6-block, 15-layer conv ff-EBM (batch-norm between blocks) on 14x14 Fashion-MNIST
+   in float64, at initialisation and after one epoch of EP training (its accuracy stated): per-layer cosine of EP
+   vs implicit differentiation (each chained through the blocks its own way), and EP's relative error against beta;
 3. dynamics: bcd vs rc vs momentum on one conv block: gradient evaluations, energy reached, and EP-vs-ID cosine
    with state noise of several sigma during the relaxations;
 4. splitting: the same 6-layer conv ff-EBM cut into blocks of 1, 2, 3 layers, trained by EP for one epoch on a
-   Fashion-MNIST subset: test accuracy and relaxation cost per block size;
-5. noise: the blocks-of-2 network of 4. trained (same budget) with state noise during relaxation, bcd vs momentum
+   Fashion-MNIST subset, relaxing to --tol: test accuracy, relaxation cost and EP-vs-ID cosine per block size;
+5. trained (only when named in --sections): EP vs ID against beta on a finished run's checkpoint;
+6. noise: the blocks-of-2 network of 4. trained (same budget) with state noise during relaxation, bcd vs momentum
    vs rc: test accuracy and EP-vs-ID cosine.
 
     PYTHONPATH=. python benchmarks/conv.py            # the figures of docs/conv.md
     PYTHONPATH=. python benchmarks/conv.py --quick    # smoke run (small maps)
     PYTHONPATH=. python benchmarks/conv.py --sections static,noise   # some sections only
+    PYTHONPATH=. python benchmarks/conv.py --sections trained --run runs/fmnist_conv   # after `cosim run
+        chip_configs/fmnist_conv.yaml --out runs/fmnist_conv`
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import argparse
 import platform
 import time
 import warnings
+from pathlib import Path
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -30,7 +35,8 @@ from cosim.analog import ConvergenceWarning, ConvHopfieldNetwork, ConvLayer, Den
 from cosim.analog.hopfield.conv import ConvCoupling
 from cosim.analog.hopfield.energy import HopfieldEnergy
 from cosim.config import load_config
-from cosim.data import load_dataset
+from cosim.learning.gradcheck import compare
+from cosim.results import load_checkpoint
 from cosim.runner import gradient_agreement, prepare
 
 
@@ -103,98 +109,82 @@ def speed(side: int, channels: int, batch: int, sweeps: int) -> None:
     print(f"(about {flops / t_fast / 1e9:.1f} GFLOP/s in the cosim relaxation)")
 
 
-def fmnist(n_train: int, n_test: int):
-    """Fashion-MNIST at 14x14 (2x2 means of the 28x28 images, pixels in [0, 1]) as flat rows, and labels."""
-    data = load_dataset("fashion-mnist", n_train=n_train, n_test=n_test, seed=0, normalize="unit", flatten=False)
-    small = lambda x: x.reshape(len(x), 14, 2, 14, 2).mean(axis=(2, 4)).reshape(len(x), -1).astype(np.float64)
-    return small(data.train_x), data.train_y, small(data.test_x), data.test_y
+def static_config(channels: int, n_train: int, n_test: int, lr: float) -> str:
+    """YAML of the static analysis's ff-EBM: 6 conv Hopfield blocks of 2-3-2-3-2-3 layers (3x3, ``channels``
+    maps; the first layer of block 2 average-pools 2x2 inside the energy) on 14x14 Fashion-MNIST, digital
+    batch-norm between blocks, a linear readout; float64, centred EP (beta 0.1), Adam ``lr``, one epoch,
+    relaxations by bcd to tol 1e-4 while training."""
+    blocks = ["{kind: digital, ops: [{op: avgpool2d, kernel_size: 2}]}"]
+    for b, size in enumerate((2, 3, 2, 3, 2, 3)):
+        layers = [f"{{channels: {channels}, pool: {2 if (b == 1 and k == 0) else 1}}}" for k in range(size)]
+        blocks.append(f"{{kind: conv_hopfield, layers: [{', '.join(layers)}], relaxation: {{kind: bcd}}}}")
+        blocks.append("{kind: digital, ops: [{op: batchnorm}]}" if b < 5 else
+                      "{kind: digital, ops: [{op: flatten}, {op: linear, out_features: 10}]}")
+    return (f"data: {{dataset: fashion-mnist, n_train: {n_train}, n_test: {n_test}, batch_size: 32}}\n"
+            f"model: {{dtype: float64, blocks: [{', '.join(blocks)}]}}\n"
+            f"training: {{algorithm: ep, beta: 0.1, epochs: 1, optimizer: {{kind: adam, lr: {lr:g}}}}}\n"
+            "solver: {tol: 1.0e-4, max_sweeps: 300}\n")
 
 
-def _chain(block_sizes, side, channels, rng, tol=1e-12):
-    """Conv Hopfield blocks in a row (identity between them), the last ending in a dense layer of 10."""
-    blocks, shape = [], (1, side, side)
-    for b, size in enumerate(block_sizes):
-        layers = [ConvLayer(channels, pool=2 if (b == 1 and k == 0) else 1) for k in range(size)]
-        layers += [DenseLayer(10)] if b == len(block_sizes) - 1 else []
-        net = ConvHopfieldNetwork.initialised(shape, layers, rng, weight_scale=1.0, bias=0.1, dtype=np.float64)
-        blocks.append(HopfieldBlock(net, HopfieldSolver(net, "bcd", tol=tol, max_steps=5000)))
-        shape = net.shapes[-1]
-    return blocks
+@contextmanager
+def _relaxing(session, tol: float, cap: int = 20000):
+    """Every energy block of ``session`` relaxing by bcd to ``tol`` (at most ``cap`` sweeps) inside the block."""
+    solvers = [block.block.solver for block in session.chain.energy_blocks]
+    for block in session.chain.energy_blocks:
+        block.block.solver = HopfieldSolver(block.network, "bcd", tol=tol, max_steps=cap)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            yield
+    finally:
+        for block, solver in zip(session.chain.energy_blocks, solvers):
+            block.block.solver = solver
 
 
-def _forward(blocks, x):
-    for block in blocks:
-        x = block.forward(x)
-    return x
-
-
-def _backward(blocks, error, method, beta):
-    grads = []
-    for block in reversed(blocks):
-        g = block.implicit_gradients(error=error) if method == "id" else block.ep_gradients(beta, error=error)
-        grads.insert(0, g)
-        error = g.inputs
-    return grads
-
-
-def _train_chain(blocks, data, steps: int, batch: int, lr: float) -> float:
-    """``steps`` of SGD on the squared error 1/2 |output - onehot|^2 with centred EP (beta 0.1) chained through
-    the blocks, relaxations to tol 1e-4; returns the training accuracy of the last 10 steps."""
-    x, y = data[0], data[1]
-    exact_solvers = [b.solver for b in blocks]
-    for b in blocks:
-        b.solver = HopfieldSolver(b.network, "bcd", tol=1e-4, max_steps=300)
-    correct = []
-    for step in range(steps):
-        rows = np.arange(step * batch, (step + 1) * batch) % len(y)
-        out = _forward(blocks, x[rows])
-        correct.append(np.mean(out.argmax(axis=1) == y[rows]))
-        for block, g in zip(blocks, _backward(blocks, out - np.eye(10)[y[rows]], "ep", 0.1)):
-            net = block.network
-            net.set_weights([w - lr / batch * gw for w, gw in zip(net.weights, g.weights)])
-            net.set_biases([b - lr / batch * gb for b, gb in zip(net.biases, g.biases)])
-    for b, solver in zip(blocks, exact_solvers):
-        b.solver = solver
-    return float(np.mean(correct[-10:]))
-
-
-def _gradient_report(blocks, x, y, when: str) -> None:
-    """Relative error of chained EP against chained ID for several beta, and per-coupling cosines at 1e-4."""
-    error = _forward(blocks, x) - np.eye(10)[y]
-    exact = _backward(blocks, error, "id", 0)
-    flat = lambda gs: np.concatenate([w.ravel() for g in gs for w in g.weights])
+def _gradient_report(session, x, y, when: str) -> None:
+    """EP (chained through EP's input gradients) against ID (chained through its own) on exact relaxations
+    (bcd to tol 1e-12): relative error of all conv kernels together for several beta, per-kernel cosines
+    at beta 1e-4."""
     errors = []
-    for beta in (1e-1, 1e-2, 1e-3, 1e-4):
-        ep = _backward(blocks, error, "ep", beta)
-        errors.append(np.linalg.norm(flat(ep) - flat(exact)) / np.linalg.norm(flat(exact)))
-    cosines = [float(np.sum(a * b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-300))
-               for ge, gi in zip(ep, exact) for a, b in zip(ge.weights, gi.weights)]
+    with _relaxing(session, 1e-12):
+        for beta in (1e-1, 1e-2, 1e-3, 1e-4):
+            rows = [r for r in compare(session.chain, x, y, beta, "centred", training=False)
+                    if ".hopfield.weights" in r.name]
+            exact = np.sqrt(sum(r.norm_id ** 2 for r in rows))
+            errors.append(np.sqrt(sum((r.relative_error * r.norm_id) ** 2 for r in rows)) / exact)
+    cosines = [r.cosine for r in rows]
     print(f"| {when} | " + " | ".join(f"{e:.2e}" for e in errors) + f" | {min(cosines):.6f} | "
-          + " ".join(f"{c:.4f}" for c in cosines) + " |")
+          + " ".join(f"{c:.4f}" for c in cosines) + " |", flush=True)
 
 
-def static_analysis(channels: int, batch: int, steps: int) -> None:
-    """The 6-block, 15-layer conv ff-EBM on 14x14 Fashion-MNIST, at initialisation and after ``steps`` of EP."""
-    data = fmnist(steps * 16, 100)
-    blocks = _chain([2, 3, 2, 3, 2, 3], 14, channels, np.random.default_rng(0))
-    x, y = data[2][:batch], data[3][:batch]
+def static_analysis(channels: int, batch: int, n_train: int, n_test: int, lr: float) -> None:
+    """The 6-block, 15-layer conv ff-EBM on 14x14 Fashion-MNIST, at initialisation and after one epoch of EP
+    training on ``n_train`` images (its test accuracy stated)."""
+    session = prepare(load_config(static_config(channels, n_train, n_test, lr)))
+    data = session.dataset
+    x, y = data.test_x[:batch], data.test_y[:batch]
     print(f"\n## static gradient analysis: 6 blocks, 15 conv layers (2-3-2-3-2-3, {channels} channels on 1x14x14 "
-          f"Fashion-MNIST) + dense 10, identity between blocks, float64, batch {batch} of test images\n"
-          "| network | rel. error beta=0.1 | 0.01 | 0.001 | 1e-4 | min cosine (1e-4) | per-coupling cosines |"
-          "\n|---|---|---|---|---|---|---|")
-    _gradient_report(blocks, x, y, "at initialisation")
-    start = time.perf_counter()
-    accuracy = _train_chain(blocks, data, steps, 16, 0.02)
-    seconds = time.perf_counter() - start
-    _gradient_report(blocks, x, y, f"after {steps} EP steps (batch 16; train acc. {accuracy:.2f})")
-    print(f"(training: {seconds:.0f} s)")
+          f"Fashion-MNIST), batch-norm between blocks, linear readout, float64, batch {batch} of test images; "
+          f"trained: centred EP (beta 0.1), Adam {lr:g}, 1 epoch on {n_train} images\n"
+          "| network | rel. error beta=0.1 | 0.01 | 0.001 | 1e-4 | min cosine (1e-4) | per-kernel cosines |"
+          "\n|---|---|---|---|---|---|---|", flush=True)
+    _gradient_report(session, x, y, "at initialisation")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        session.trainer.fit(1)
+    m = session.trainer.history.metrics
+    _gradient_report(session, x, y, f"after training (test acc. {100 * m['test_accuracy'][-1]:.1f} % on "
+                     f"{n_test}, train acc. {100 * m['train_accuracy'][-1]:.1f} %)")
+    print(f"(training: {m['epoch_seconds'][-1]:.0f} s; free sweeps per block {m['free_sweeps'][-1]:.1f}; "
+          f"unconverged solves {m['unconverged_samples'][-1]:.0f} of {m['solved_samples'][-1]:.0f})")
 
 
-def split_config(size: int, channels: int, n_train: int, n_test: int, relaxation: str = "{kind: bcd}") -> str:
+def split_config(size: int, channels: int, n_train: int, n_test: int, relaxation: str = "{kind: bcd}",
+                 tol: float = 1e-4, max_sweeps: int = 200) -> str:
     """YAML of a 6-layer conv ff-EBM on 14x14 Fashion-MNIST cut into blocks of ``size`` layers: 3x3 convolutions
     of ``channels`` maps, layer 4 average-pooling 2x2 inside the energy (so every cut is the same network), digital
     batch-norm between blocks, a linear readout; centred EP, one epoch, Adam; ``relaxation``: every energy
-    block's relaxation section (YAML flow mapping)."""
+    block's relaxation section (YAML flow mapping); ``tol``, ``max_sweeps``: the solver's stopping rule."""
     layers = [f"{{channels: {channels}, pool: {2 if k == 3 else 1}}}" for k in range(6)]
     blocks = ["{kind: digital, ops: [{op: avgpool2d, kernel_size: 2}]}"]
     for first in range(0, 6, size):
@@ -205,7 +195,7 @@ def split_config(size: int, channels: int, n_train: int, n_test: int, relaxation
     return (f"data: {{dataset: fashion-mnist, n_train: {n_train}, n_test: {n_test}, batch_size: 32}}\n"
             f"model: {{blocks: [{', '.join(blocks)}]}}\n"
             "training: {algorithm: ep, beta: 0.1, epochs: 1, optimizer: {kind: adam, lr: 0.002}}\n"
-            "solver: {tol: 1.0e-4, max_sweeps: 200}\n")
+            f"solver: {{tol: {tol:g}, max_sweeps: {max_sweeps}}}\n")
 
 
 def _trained(yaml: str):
@@ -217,16 +207,31 @@ def _trained(yaml: str):
     return session
 
 
-def splitting(channels: int, n_train: int, n_test: int) -> None:
-    """Train the 6-layer conv network cut into blocks of 1, 2, 3 layers; accuracy and relaxation cost."""
+def splitting(channels: int, n_train: int, n_test: int, tol: float, sizes=(1, 2, 3), cap: int = 20000) -> None:
+    """Train the 6-layer conv network cut into blocks of 1, 2, 3 layers, relaxing (bcd) to ``tol`` in at most
+    ``cap`` sweeps: accuracy,
+    relaxation cost, and the trained net's EP-vs-ID cosines (min / mean over the kernels; centred EP at the
+    training beta, 64 training samples) with its relaxations stopped at tol 1e-4, 1e-5 (the schema's
+    default), 1e-6, 1e-7 and ``tol`` (the same cap)."""
+    checks = sorted({1e-4, 1e-5, 1e-6, 1e-7, tol}, reverse=True)
     print(f"\n## splitting with accuracy: 6 conv layers ({channels} maps, 14x14 Fashion-MNIST) in blocks of 1/2/3, "
-          f"centred EP, 1 epoch on {n_train} samples, {n_test} test samples\n| block size | blocks | test accuracy | "
-          "free sweeps per block | layer-sweeps per sample (free) | training time (s) |\n|---|---|---|---|---|---|")
-    for size in (1, 2, 3):
-        m = _trained(split_config(size, channels, n_train, n_test)).trainer.history.metrics
+          f"centred EP, 1 epoch on {n_train} samples, {n_test} test samples, trained relaxing by bcd to tol {tol:g} "
+          f"(cap {cap} sweeps)"
+          "\n| block size | blocks | test accuracy | free sweeps per block | layer-sweeps per sample (free) | "
+          "unconverged solves | training time (s) | " + " | ".join(f"cosine min / mean, tol {t:g}" for t in checks)
+          + " |\n|---|---|---|---|---|---|---|" + "---|" * len(checks))
+    for size in sizes:
+        session = _trained(split_config(size, channels, n_train, n_test, tol=tol, max_sweeps=cap))
+        m = session.trainer.history.metrics
+        cosines = []
+        for t in checks:
+            with _relaxing(session, t, cap):
+                c = gradient_agreement(session)["cosine"]
+            cosines.append(f"{min(c):.4f} / {np.mean(c):.4f}")
         sweeps = m["free_sweeps"][-1]
         print(f"| {size} | {6 // size} | {100 * m['test_accuracy'][-1]:.1f} % | {sweeps:.1f} | {6 * sweeps:.0f} | "
-              f"{m['epoch_seconds'][-1]:.0f} |")
+              f"{m['unconverged_samples'][-1] / max(m['solved_samples'][-1], 1):.3f} | {m['epoch_seconds'][-1]:.0f} | "
+              + " | ".join(cosines) + " |", flush=True)
 
 
 def noise_training(kinds, sigmas, channels: int, n_train: int, n_test: int) -> None:
@@ -248,6 +253,28 @@ def noise_training(kinds, sigmas, channels: int, n_train: int, n_test: int) -> N
             m = session.trainer.history.metrics
             print(f"| {kind} | {sigma:g} | {100 * m['test_accuracy'][-1]:.1f} % | {cosine:.4f} | "
                   f"{m['free_sweeps'][-1]:.1f} | {m['epoch_seconds'][-1]:.0f} |", flush=True)
+
+
+def trained_run(run: Path, samples: int = 64) -> None:
+    """EP vs ID on a trained run's checkpoint (``cosim run ... --out run``): per-kernel cosine and relative
+    error for several beta (centred, as configured otherwise), and the fraction of each block's free output
+    nodes at a bound 0 / 1 (on ``samples`` training images)."""
+    yaml = (run / "config.yaml").read_text()
+    session = prepare(load_config(yaml))
+    session.chain.load_state(load_checkpoint(run / "checkpoint.h5")[1]["model"])
+    x, y = session.dataset.train_x[:samples], session.dataset.train_y[:samples]
+    dtype = session.chain.energy_blocks[0].network.dtype
+    print(f"\n## EP vs ID on the trained {run} ({samples} training images, {dtype})"
+          "\n| beta | per-kernel cosine | per-kernel relative error |\n|---|---|---|")
+    for beta in (0.1, 0.03, 0.01, 0.001):
+        rows = [r for r in compare(session.chain, x, y, beta, "centred", training=False)
+                if ".hopfield.weights" in r.name]
+        print(f"| {beta:g} | " + ", ".join(f"{r.name.split('.')[0]} {r.cosine:.4f}" for r in rows) + " | "
+              + ", ".join(f"{r.relative_error:.3f}" for r in rows) + " |")
+    session.chain.forward(x, training=False)
+    for block in session.chain.energy_blocks:
+        s = block.block.free.output
+        print(f"free output nodes at 0: {np.mean(s <= 0):.3f}, at 1: {np.mean(s >= 1):.3f}")
 
 
 def dynamics(side: int, channels: int, batch: int, sigmas) -> None:
@@ -279,17 +306,28 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small maps, batches and subsets (a smoke run)")
     parser.add_argument("--sections", default="speed,static,splitting,dynamics,noise",
                         help="comma-separated subset of the sections to run")
+    parser.add_argument("--static-train", type=int, default=2000, help="static: training images")
+    parser.add_argument("--static-lr", type=float, default=2e-3, help="static: Adam's learning rate")
+    parser.add_argument("--run", type=Path, default=Path("runs/fmnist_conv"),
+                        help="trained: the --out directory of a finished `cosim run` of a conv config")
+    parser.add_argument("--tol", type=float, default=1e-4, help="splitting: the relaxations' tolerance")
+    parser.add_argument("--cap", type=int, default=20000, help="splitting: the relaxations' sweep cap")
+    parser.add_argument("--sizes", default="1,2,3", help="splitting: the block sizes")
     args = parser.parse_args()
     quick, sections = args.quick, args.sections.split(",")
     print(machine(), "(figures measured on a shared, loaded machine)")
     if "speed" in sections:
         speed(16 if quick else 32, 8 if quick else 32, 4 if quick else 16, 5 if quick else 20)
     if "static" in sections:
-        static_analysis(4 if quick else 8, 2 if quick else 4, 3 if quick else 30)
+        static_analysis(4 if quick else 8, 2 if quick else 16, 32 if quick else args.static_train, 32 if quick else 500,
+                        args.static_lr)
     if "dynamics" in sections:
         dynamics(8 if quick else 16, 4 if quick else 8, 4 if quick else 16, (0.0, 0.01) if quick else (0.0, 0.01, 0.03, 0.1))
     if "splitting" in sections:
-        splitting(4 if quick else 8, 32 if quick else 1000, 32 if quick else 500)
+        splitting(4 if quick else 8, 32 if quick else 1000, 32 if quick else 500, args.tol,
+                  tuple(int(k) for k in args.sizes.split(",")), args.cap)
+    if "trained" in sections:
+        trained_run(args.run)
     if "noise" in sections:
         noise_training(("bcd", "momentum", "rc"), (0.0, 0.05) if quick else (0.0, 0.03, 0.1), 4 if quick else 8,
                        32 if quick else 1000, 32 if quick else 500)

@@ -183,8 +183,9 @@ def health_warnings(summary: dict) -> list[str]:
     for key, value in summary.items():
         if key.startswith("ep_id_cosine.") and value < MIN_COSINE:
             lines.append(f"the EP gradient of {key.split('.', 1)[1]} agrees poorly with the exact one (cosine "
-                         f"{value:.2f} < {MIN_COSINE}); look at training.beta, chip.tile.device.read_noise_redraw "
-                         "and the node ADCs (chip.tile.node_adc, chip.tile.ep_readout)")
+                         f"{value:.2f} < {MIN_COSINE}); look at solver.max_sweeps and solver.tol (relaxations "
+                         "stopped before they settled), training.beta, chip.tile.device.read_noise_redraw and the "
+                         "node ADCs (chip.tile.node_adc, chip.tile.ep_readout)")
         if key.startswith("clip_fraction.") and value > MAX_CLIPPING:
             _, tile, converter = key.split(".", 2)
             kind = converter.split(".")[0]

@@ -165,3 +165,26 @@ def test_imagenet32_batches_load_from_pickles_or_npz(tmp_path, fmt):
     splits = read_imagenet32_batches(tmp_path)
     assert splits.train_x.shape == (20, 3, 32, 32) and splits.test_x.shape == (2, 3, 32, 32)
     assert splits.train_y.min() == 0 and splits.train_y.max() == 999 and splits.test_y.tolist() == [10, 999]
+
+
+def test_the_rail_fraction_is_undefined_for_one_layer_blocks_and_counted_for_deeper_ones():
+    from cosim.build import build_chain
+    from cosim.config import load_config
+    from cosim.learning.train import clamped_fraction
+    from cosim.streams import Streams
+
+    x = np.random.default_rng(0).normal(size=(2, 1, 8, 8))
+    one = load_config("chip_configs/fmnist_conv.yaml", ["model.blocks.0.layers.0.channels=2",
+                                                        "model.blocks.2.layers.0.channels=2"])
+    chain, _ = build_chain(one, (1, 8, 8), 10, Streams(0))
+    chain.forward(x, training=False)
+    assert np.isnan(clamped_fraction(chain.energy_blocks))  # a one-layer block has no hidden nodes
+    from cosim.report.run import _rows
+    assert _rows([("clamped_fraction", float("nan"), "1", "")])[0][1] == "n/a"
+    two = load_config("data: {dataset: fashion-mnist}\nmodel: {blocks: [{kind: conv_hopfield, layers: [{channels: 2}, "
+                      "{channels: 2}]}, {kind: digital, ops: [{op: flatten}, {op: linear, out_features: 10}]}]}\n")
+    chain, _ = build_chain(two, (1, 8, 8), 10, Streams(0))
+    chain.forward(x, training=False)
+    block = chain.energy_blocks[0]
+    assert block.hidden_values == 2 * 2 * 8 * 8  # the first layer's maps, per sample
+    assert clamped_fraction(chain.energy_blocks) == block.clamped_values / block.hidden_values

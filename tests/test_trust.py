@@ -214,6 +214,7 @@ def test_health_warnings_name_the_knob():
                              "clip_fraction.tile0.input_dac": 0.01})
     assert len(lines) == 3
     assert "solver.max_sweeps" in lines[0] and "block1" in lines[1] and "chip.tile.node_adc.full_scale" in lines[2]
+    assert all(knob in lines[1] for knob in ("solver.max_sweeps", "solver.tol", "training.beta"))
 
 
 def test_per_solve_read_noise_and_coarse_absolute_readout_are_flagged_at_the_start():

@@ -6,6 +6,7 @@ WARNING line and the knob to look at for each sign of trouble."""
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -48,8 +49,10 @@ def main(args) -> int:
     print(f"  test accuracy  {100 * summary['final_test_accuracy']:.2f} %   (train {100 * summary['final_train_accuracy']:.2f} %)")
     print(f"  epochs {summary['epochs']}, training time {summary['training_seconds']:.1f} s, "
           f"{summary['samples_per_second']:.0f} samples/s")
+    rails = summary["clamped_fraction"]
+    rails = "n/a (no hidden nodes)" if math.isnan(rails) else f"{100 * rails:.1f} %"
     print(f"  unconverged    {summary['unconverged_samples']} samples ({100 * summary['unconverged_fraction']:.2f} %)"
-          f"; hidden nodes at a rail {100 * summary['clamped_fraction']:.1f} %")
+          f"; hidden nodes at a rail {rails}")
     cosines = {k.split(".", 1)[1]: v for k, v in summary.items() if k.startswith("ep_id_cosine.")}
     if cosines:
         print("  EP-vs-ID cosine " + ", ".join(f"{block} {value:.3f}" for block, value in cosines.items()))

@@ -36,6 +36,11 @@ class HopfieldChainBlock(EnergyBlock):
         """Couplings and biases are unbounded."""
         return [None] * len(self.parameters)
 
+    def hidden_rails(self) -> list[tuple[float, float]]:
+        """The state bounds [0, 1] of every hidden layer (all but the output)."""
+        net = self.network
+        return [(net.lower_bound, net.upper_bound)] * (len(net.sizes) - 2)
+
     def after_update(self) -> None:
         """Load the updated parameters into the network (new arrays: the solver re-measures its curvature)."""
         self.network.set_weights([w.copy() for w in self.weights])

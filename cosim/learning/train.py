@@ -49,6 +49,13 @@ class History:
         return len(self.metrics["train_loss"])
 
 
+def clamped_fraction(blocks) -> float:
+    """Fraction of the energy blocks' hidden-node values of free equilibria held at a rail; NaN where the
+    blocks have no hidden nodes (one-layer Hopfield blocks: their only layer is the output)."""
+    hidden = sum(b.hidden_values for b in blocks)
+    return sum(b.clamped_values for b in blocks) / hidden if hidden else float("nan")
+
+
 def evaluate(chain: Chain, x: np.ndarray, y: np.ndarray, batch_size: int) -> tuple[float, float]:
     """Mean per-sample loss and accuracy of the chain in evaluation mode."""
     losses, correct = 0.0, 0.0
@@ -136,7 +143,7 @@ class Trainer:
             free_sweeps=np.mean([b.mean_free_sweeps for b in analog]) if analog else 0.0,
             solved_samples=sum(b.solved_samples for b in analog),
             unconverged_samples=sum(b.unconverged for b in analog),
-            clamped_fraction=sum(b.clamped_values for b in analog) / max(sum(b.hidden_values for b in analog), 1),
+            clamped_fraction=clamped_fraction(analog),
         )
 
     def _log_steps(self, step: int, loss_sum: float, correct: float, seen: int) -> None:

@@ -89,7 +89,8 @@ def _rows(items) -> list[list[str]]:
         elif value.size == 1:
             scalar = value.item()
             if isinstance(scalar, float) and "fraction" in name and units in ("", "1"):
-                shown = f"{100 * scalar:.3g} %"  # clip, clamped and stuck fractions read as percentages
+                # clip, clamped and stuck fractions read as percentages; NaN: nothing to count (no hidden nodes)
+                shown = "n/a" if np.isnan(scalar) else f"{100 * scalar:.3g} %"
             elif isinstance(scalar, float):
                 shown = quantity(scalar, units)
             else:
