@@ -247,8 +247,10 @@ def read_results(path: Path) -> dict:
         raise CosimError(f"{path} is not a readable cosim results file ({err})") from err
 
 
-#: metrics that are NaN by design (epochs that were not evaluated)
-UNMEASURED = frozenset({"metrics/test_loss", "metrics/test_accuracy", "summary/final_test_accuracy"})
+#: values that may be NaN, meaning "not measured": test metrics of epochs not evaluated, and the rail fraction
+#: of a model whose energy blocks have no hidden nodes
+UNMEASURED = frozenset({"metrics/test_loss", "metrics/test_accuracy", "summary/final_test_accuracy",
+                        "metrics/clamped_fraction", "summary/clamped_fraction"})
 
 
 SEAL = "sha256"

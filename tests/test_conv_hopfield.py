@@ -188,3 +188,16 @@ def test_the_rail_fraction_is_undefined_for_one_layer_blocks_and_counted_for_dee
     block = chain.energy_blocks[0]
     assert block.hidden_values == 2 * 2 * 8 * 8  # the first layer's maps, per sample
     assert clamped_fraction(chain.energy_blocks) == block.clamped_values / block.hidden_values
+
+
+def test_a_run_of_one_layer_conv_blocks_saves_its_undefined_rail_fraction(tmp_path):
+    """NaN marks the rail fraction as not measured; the run's files must still be written."""
+    from cosim.config import load_config
+    from cosim.results import read_summary
+    from cosim.runner import run
+
+    config = load_config("chip_configs/fmnist_conv.yaml", [
+        "model.blocks.0.layers.0.channels=2", "model.blocks.2.layers.0.channels=2", "data.n_train=64",
+        "data.n_test=32", "training.epochs=1"])
+    run(config, tmp_path, progress=False)
+    assert np.isnan(read_summary(tmp_path / "results.h5")["clamped_fraction"])
