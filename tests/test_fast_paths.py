@@ -115,16 +115,46 @@ def test_one_pass_installation_equals_numpy_and_rejects_bad_values():
         network.set_conductances(theta, scale=1e-5)
 
 
-def test_crossbar_power_from_the_solve_equals_the_direct_sum():
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_crossbar_power_from_the_solve_equals_the_direct_sum(case):
+    """The ledger's crossbar power from the solve's own products (input drive, last sweep) equals the sum
+    g (A v_i - v_j)^2 over every device, in the free and both nudged phases."""
     from cosim.analog.resistive.observables import crossbar_power
 
-    block = make_block(CASES[2])  # amplified
+    block = make_block(case)
     block.forward(make_inputs(block.network, 3))
-    layers, net = block.free.layers, block.network
-    direct = np.array([[(w * (net.amplifiers[l].forward_gain * layers[l][b][:, None] - layers[l + 1][b][None, :]) ** 2).sum()
-                        for l, w in enumerate(net.conductances)] for b in range(3)])
-    np.testing.assert_allclose(crossbar_power(net, layers, block.free.input_product), direct, rtol=1e-10)
-    np.testing.assert_allclose(crossbar_power(net, layers), direct, rtol=1e-10)
+    block.ep_gradients(0.05, error=np.random.default_rng(2).normal(size=block.free.output.shape))
+    net = block.network
+    for state in (block.free, *block.phases.values()):
+        layers = state.layers
+        direct = np.array([[(w * (net.amplifiers[l].forward_gain * layers[l][b][:, None]
+                                  - layers[l + 1][b][None, :]) ** 2).sum()
+                            for l, w in enumerate(net.conductances)] for b in range(3)])
+        assert all(p is not None for p in state.crossbar_products[1:])  # red-black sweeps leave one per crossbar
+        np.testing.assert_allclose(crossbar_power(net, layers, state.input_product, state.crossbar_products),
+                                   direct, rtol=1e-10)
+        np.testing.assert_allclose(crossbar_power(net, layers), direct, rtol=1e-10)
+
+
+@pytest.mark.parametrize("relaxation", ["red-black", "synchronous", "noisy"])
+def test_products_handed_on_by_the_solve_are_those_of_its_final_voltages(relaxation):
+    """Whatever the sweep order, a product the solve hands on equals the product of its returned voltages."""
+    import warnings
+
+    from cosim.analog.relaxation import BlockDescent
+    from cosim.analog.resistive.solve import ResistiveSolver
+
+    net = make_block(CASES[1]).network
+    descent = BlockDescent(1e-14, 7, synchronous=relaxation == "synchronous",
+                           noise_sigma=1e-3 if relaxation == "noisy" else 0.0, rng=np.random.default_rng(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 7 sweeps stop before tol
+        state = ResistiveSolver(net, descent).relax(make_inputs(net, 3))
+    for l, known in enumerate(state.crossbar_products[1:], start=1):
+        if known is not None:
+            side, product = known
+            exact = state.layers[l + 1] @ net.conductances[l].T if side else state.layers[l] @ net.conductances[l]
+            np.testing.assert_allclose(product, exact, rtol=1e-13)
 
 
 # ---------------------------------------------------------------- device kernels against the numpy forms
