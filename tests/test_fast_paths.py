@@ -251,3 +251,83 @@ def test_device_states_stay_in_the_working_dtype():
     assert held.dtype == np.float32 and read.dtype == np.float32
     np.testing.assert_allclose(held, double.program(target), rtol=1e-6)
     np.testing.assert_allclose(read, double.read(), rtol=1e-6)
+
+
+# ---------------------------------------------------------------- parallel Numba kernels against the serial ones
+
+def two_numba_threads():
+    import numba
+
+    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
+def test_parallel_optimiser_kernels_equal_the_serial_ones(kind):
+    import numba
+
+    from cosim.learning import optim_kernels
+
+    rng = np.random.default_rng(1)
+    p0, g = rng.uniform(0, 1, 5001), rng.normal(size=5001)
+    outer = numba.get_num_threads()
+    results = []
+    for kernel in (f"{kind}_step", f"parallel_{kind}_step"):
+        p, m, v = p0.copy(), np.full(5001, 0.1), np.full(5001, 0.2)
+        two_numba_threads()
+        if kind == "sgd":
+            getattr(optim_kernels, kernel)(p, g, m, 0.05, 0.5, 0.9, True, 0.01, 0.1, 0.9)
+        else:
+            getattr(optim_kernels, kernel)(p, g, m, v, 0.05, 0.5, 0.9, 0.999, 1e-8, 10.0, 1000.0, 0.01, True, 0.1, 0.9)
+        results.append((p, m, v))
+    numba.set_num_threads(outer)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("shape", [(200, 37), (64, 5), (3, 300)])
+def test_blocked_installation_sums_do_not_depend_on_threads(shape):
+    """The install kernel's row and column sums: equal to numpy's to rounding, and bitwise the same on one
+    thread or several (its row blocks have their own partial sums, added in block order)."""
+    import numba
+
+    from cosim.analog.resistive import crossbar_update
+
+    source = np.random.default_rng(2).uniform(0, 1, shape)
+    outer, results = numba.get_num_threads(), []
+    for kernel in (crossbar_update.serial_scaled_copy_with_sums, crossbar_update.parallel_scaled_copy_with_sums):
+        two_numba_threads()
+        out, rows, columns = np.empty(shape), np.zeros(shape[0]), np.zeros(shape[1])
+        lowest = kernel(source, 2e-5, out, rows, columns)
+        results.append((out, rows, columns))
+        np.testing.assert_array_equal(out, source * 2e-5)
+        np.testing.assert_allclose(rows, out.sum(axis=1), rtol=1e-13)
+        np.testing.assert_allclose(columns, out.sum(axis=0), rtol=1e-13)
+        assert lowest == 0.0
+    numba.set_num_threads(outer)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+    source[-1, -1] = -3.0
+    assert crossbar_update.parallel_scaled_copy_with_sums(source, 1.0, np.empty(shape), np.zeros(shape[0]),
+                                                          np.zeros(shape[1])) == -3.0
+
+
+def test_parallel_kernels_follow_the_solver_threads(monkeypatch):
+    """Large arrays take the parallel kernels with the threads solver.threads gets, small ones never;
+    Numba's thread count is restored after the block."""
+    import os
+
+    import numba
+
+    import cosim.threads as threads
+
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0,) * 3)
+    big, small = np.empty(threads.PARALLEL_MIN), np.empty(threads.PARALLEL_MIN - 1)
+    outer = numba.get_num_threads()
+    assert not threads.parallel(big)  # outside a block: one thread
+    with threads.solver_threads(2):
+        assert threads.numba_threads() == 2 and threads.parallel(big) and not threads.parallel(small)
+        assert numba.get_num_threads() == min(2, numba.config.NUMBA_NUM_THREADS)
+    with threads.solver_threads(1):
+        assert not threads.parallel(big) and numba.get_num_threads() == 1
+    assert numba.get_num_threads() == outer
