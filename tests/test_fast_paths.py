@@ -331,3 +331,28 @@ def test_parallel_kernels_follow_the_solver_threads(monkeypatch):
     with threads.solver_threads(1):
         assert not threads.parallel(big) and numba.get_num_threads() == 1
     assert numba.get_num_threads() == outer
+
+
+@pytest.mark.parametrize("shockley", [False, True])
+def test_parallel_layer_update_equals_the_serial_one(shockley):
+    """Block descent's layer kernel on several threads: the same voltages and maxima, bitwise (per-sample
+    maxima), with ideal or Shockley diodes and per-sample or shared rails."""
+    import numba
+
+    from cosim.analog.relaxation import kernels
+
+    rng = np.random.default_rng(5)
+    below, above = rng.normal(size=(9, 40)), rng.normal(size=(9, 40))
+    source, den = rng.normal(size=(1, 40)), rng.uniform(1, 2, (9, 40))
+    lo, hi = np.full((1, 40), -0.5), rng.uniform(0.2, 0.6, (9, 40))
+    v0 = rng.uniform(-0.2, 0.2, (9, 40))
+    outer, results = numba.get_num_threads(), []
+    for kernel in (kernels.serial_layer_update, kernels.parallel_layer_update):
+        two_numba_threads()
+        v = v0.copy()
+        maxima = kernel(below, 0.7, above, 0.3, True, source, den, lo, hi, 1e-12 if shockley else 0.0, 0.026, v)
+        results.append((maxima, v))
+    numba.set_num_threads(outer)
+    assert results[0][0] == results[1][0]
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    np.testing.assert_allclose(results[0][0][1], np.abs(results[0][1]).max(), rtol=0)
