@@ -16,8 +16,8 @@ same shape when Fashion-MNIST is absent), this prints:
 * the machine: CPU model (/proc/cpuinfo), the cores this process may use (``os.sched_getaffinity``)
   and the GEMM GFLOP/s of the floor, measured in the same run.
 
-Then the XL network (``fmnist_drn_xl.yaml``, (2*784)-32768-10, batch 32) with 1 and 2 BLAS threads and as a
-run asking for 2 gets them (capped at the idle cores),
+Then the XL network (``fmnist_drn_xl.yaml``, (2*784)-32768-10, batch 32) with 1 and 2 threads (BLAS and the
+parallel Numba kernels) and as a run asking for 2 gets them (capped at the idle cores),
 interleaved; and where the wall time of one `cosim run` goes (start-up, data loading, training,
 evaluation, checkpoint and results, report.html), timed from outside around the phases of :func:`cosim.runner.run`.
 
@@ -265,8 +265,8 @@ def step_table(steps: int, repeats: int) -> None:
 
 
 def xl_threads(quick: bool, repeats: int) -> None:
-    """Step time of the XL network with 1 and 2 BLAS threads, and as a run asking for 2 gets them (capped at
-    the idle cores, :mod:`cosim.threads`), interleaved."""
+    """Step time of the XL network with 1 and 2 threads, and as a run asking for 2 gets them (capped at the
+    idle cores, :mod:`cosim.threads`), interleaved."""
     from cosim.threads import solver_threads
 
     cores = len(os.sched_getaffinity(0))
@@ -276,6 +276,7 @@ def xl_threads(quick: bool, repeats: int) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the fixed 4 sweeps stop before tol by design
         step()
+        _with_threads(2, step)  # compiles the parallel kernels
         threads = {n: (lambda n=n: _with_threads(n, step)) for n in (1, 2)}
         governed = solver_threads(2)
         with governed:
@@ -289,7 +290,12 @@ def xl_threads(quick: bool, repeats: int) -> None:
 
 
 def _with_threads(n: int, step) -> None:
-    with threadpool_limits(limits=n, user_api="blas"):
+    """One step on ``n`` threads (BLAS and the parallel Numba kernels), whatever the load."""
+    from cosim.threads import SolverThreads
+
+    forced = SolverThreads(n)
+    forced.threads = n
+    with forced:
         step()
 
 

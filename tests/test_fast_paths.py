@@ -115,16 +115,46 @@ def test_one_pass_installation_equals_numpy_and_rejects_bad_values():
         network.set_conductances(theta, scale=1e-5)
 
 
-def test_crossbar_power_from_the_solve_equals_the_direct_sum():
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_crossbar_power_from_the_solve_equals_the_direct_sum(case):
+    """The ledger's crossbar power from the solve's own products (input drive, last sweep) equals the sum
+    g (A v_i - v_j)^2 over every device, in the free and both nudged phases."""
     from cosim.analog.resistive.observables import crossbar_power
 
-    block = make_block(CASES[2])  # amplified
+    block = make_block(case)
     block.forward(make_inputs(block.network, 3))
-    layers, net = block.free.layers, block.network
-    direct = np.array([[(w * (net.amplifiers[l].forward_gain * layers[l][b][:, None] - layers[l + 1][b][None, :]) ** 2).sum()
-                        for l, w in enumerate(net.conductances)] for b in range(3)])
-    np.testing.assert_allclose(crossbar_power(net, layers, block.free.input_product), direct, rtol=1e-10)
-    np.testing.assert_allclose(crossbar_power(net, layers), direct, rtol=1e-10)
+    block.ep_gradients(0.05, error=np.random.default_rng(2).normal(size=block.free.output.shape))
+    net = block.network
+    for state in (block.free, *block.phases.values()):
+        layers = state.layers
+        direct = np.array([[(w * (net.amplifiers[l].forward_gain * layers[l][b][:, None]
+                                  - layers[l + 1][b][None, :]) ** 2).sum()
+                            for l, w in enumerate(net.conductances)] for b in range(3)])
+        assert all(p is not None for p in state.crossbar_products[1:])  # red-black sweeps leave one per crossbar
+        np.testing.assert_allclose(crossbar_power(net, layers, state.input_product, state.crossbar_products),
+                                   direct, rtol=1e-10)
+        np.testing.assert_allclose(crossbar_power(net, layers), direct, rtol=1e-10)
+
+
+@pytest.mark.parametrize("relaxation", ["red-black", "synchronous", "noisy"])
+def test_products_handed_on_by_the_solve_are_those_of_its_final_voltages(relaxation):
+    """Whatever the sweep order, a product the solve hands on equals the product of its returned voltages."""
+    import warnings
+
+    from cosim.analog.relaxation import BlockDescent
+    from cosim.analog.resistive.solve import ResistiveSolver
+
+    net = make_block(CASES[1]).network
+    descent = BlockDescent(1e-14, 7, synchronous=relaxation == "synchronous",
+                           noise_sigma=1e-3 if relaxation == "noisy" else 0.0, rng=np.random.default_rng(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 7 sweeps stop before tol
+        state = ResistiveSolver(net, descent).relax(make_inputs(net, 3))
+    for l, known in enumerate(state.crossbar_products[1:], start=1):
+        if known is not None:
+            side, product = known
+            exact = state.layers[l + 1] @ net.conductances[l].T if side else state.layers[l] @ net.conductances[l]
+            np.testing.assert_allclose(product, exact, rtol=1e-13)
 
 
 # ---------------------------------------------------------------- device kernels against the numpy forms
@@ -221,3 +251,108 @@ def test_device_states_stay_in_the_working_dtype():
     assert held.dtype == np.float32 and read.dtype == np.float32
     np.testing.assert_allclose(held, double.program(target), rtol=1e-6)
     np.testing.assert_allclose(read, double.read(), rtol=1e-6)
+
+
+# ---------------------------------------------------------------- parallel Numba kernels against the serial ones
+
+def two_numba_threads():
+    import numba
+
+    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
+def test_parallel_optimiser_kernels_equal_the_serial_ones(kind):
+    import numba
+
+    from cosim.learning import optim_kernels
+
+    rng = np.random.default_rng(1)
+    p0, g = rng.uniform(0, 1, 5001), rng.normal(size=5001)
+    outer = numba.get_num_threads()
+    results = []
+    for kernel in (f"{kind}_step", f"parallel_{kind}_step"):
+        p, m, v = p0.copy(), np.full(5001, 0.1), np.full(5001, 0.2)
+        two_numba_threads()
+        if kind == "sgd":
+            getattr(optim_kernels, kernel)(p, g, m, 0.05, 0.5, 0.9, True, 0.01, 0.1, 0.9)
+        else:
+            getattr(optim_kernels, kernel)(p, g, m, v, 0.05, 0.5, 0.9, 0.999, 1e-8, 10.0, 1000.0, 0.01, True, 0.1, 0.9)
+        results.append((p, m, v))
+    numba.set_num_threads(outer)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("shape", [(200, 37), (64, 5), (3, 300)])
+def test_blocked_installation_sums_do_not_depend_on_threads(shape):
+    """The install kernel's row and column sums: equal to numpy's to rounding, and bitwise the same on one
+    thread or several (its row blocks have their own partial sums, added in block order)."""
+    import numba
+
+    from cosim.analog.resistive import crossbar_update
+
+    source = np.random.default_rng(2).uniform(0, 1, shape)
+    outer, results = numba.get_num_threads(), []
+    for kernel in (crossbar_update.serial_scaled_copy_with_sums, crossbar_update.parallel_scaled_copy_with_sums):
+        two_numba_threads()
+        out, rows, columns = np.empty(shape), np.zeros(shape[0]), np.zeros(shape[1])
+        lowest = kernel(source, 2e-5, out, rows, columns)
+        results.append((out, rows, columns))
+        np.testing.assert_array_equal(out, source * 2e-5)
+        np.testing.assert_allclose(rows, out.sum(axis=1), rtol=1e-13)
+        np.testing.assert_allclose(columns, out.sum(axis=0), rtol=1e-13)
+        assert lowest == 0.0
+    numba.set_num_threads(outer)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+    source[-1, -1] = -3.0
+    assert crossbar_update.parallel_scaled_copy_with_sums(source, 1.0, np.empty(shape), np.zeros(shape[0]),
+                                                          np.zeros(shape[1])) == -3.0
+
+
+def test_parallel_kernels_follow_the_solver_threads(monkeypatch):
+    """Large arrays take the parallel kernels with the threads solver.threads gets, small ones never;
+    Numba's thread count is restored after the block."""
+    import os
+
+    import numba
+
+    import cosim.threads as threads
+
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0,) * 3)
+    big, small = np.empty(threads.PARALLEL_MIN), np.empty(threads.PARALLEL_MIN - 1)
+    outer = numba.get_num_threads()
+    assert not threads.parallel(big)  # outside a block: one thread
+    with threads.solver_threads(2):
+        assert threads.numba_threads() == 2 and threads.parallel(big) and not threads.parallel(small)
+        assert numba.get_num_threads() == min(2, numba.config.NUMBA_NUM_THREADS)
+    with threads.solver_threads(1):
+        assert not threads.parallel(big) and numba.get_num_threads() == 1
+    assert numba.get_num_threads() == outer
+
+
+@pytest.mark.parametrize("shockley", [False, True])
+def test_parallel_layer_update_equals_the_serial_one(shockley):
+    """Block descent's layer kernel on several threads: the same voltages and maxima, bitwise (per-sample
+    maxima), with ideal or Shockley diodes and per-sample or shared rails."""
+    import numba
+
+    from cosim.analog.relaxation import kernels
+
+    rng = np.random.default_rng(5)
+    below, above = rng.normal(size=(9, 40)), rng.normal(size=(9, 40))
+    source, den = rng.normal(size=(1, 40)), rng.uniform(1, 2, (9, 40))
+    lo, hi = np.full((1, 40), -0.5), rng.uniform(0.2, 0.6, (9, 40))
+    v0 = rng.uniform(-0.2, 0.2, (9, 40))
+    outer, results = numba.get_num_threads(), []
+    for kernel in (kernels.serial_layer_update, kernels.parallel_layer_update):
+        two_numba_threads()
+        v = v0.copy()
+        maxima = kernel(below, 0.7, above, 0.3, True, source, den, lo, hi, 1e-12 if shockley else 0.0, 0.026, v)
+        results.append((maxima, v))
+    numba.set_num_threads(outer)
+    assert results[0][0] == results[1][0]
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    np.testing.assert_allclose(results[0][0][1], np.abs(results[0][1]).max(), rtol=0)

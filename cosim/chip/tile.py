@@ -124,6 +124,11 @@ class Tile:
         return self.nudge_dac(error)
 
     # ------------------------------------------------------------------ readout around every solve
+    @property
+    def reads_before_solve(self) -> bool:
+        """Noisy device reads: :meth:`before_solve` installs a fresh read before every free solve."""
+        return self.device.noisy_reads
+
     def before_solve(self, network: ResistiveNetwork, free: bool) -> None:
         if self.device.noisy_reads and (free or self.config.device.read_noise_redraw == "solve"):
             network.set_conductances([array.read() for array in self.devices])
@@ -135,7 +140,7 @@ class Tile:
             devices, wires = wired_power(self.wires, state)
             self.ledger.add("wires", phase_of(state), wires.sum() * settle)
         else:
-            devices = crossbar_power(network, state.layers, state.input_product)
+            devices = crossbar_power(network, state.layers, state.input_product, state.crossbar_products)
         self.ledger.add("crossbar", phase_of(state), devices.sum() * settle, settle)
 
     def measure_pair(self, network: ResistiveNetwork, a: Equilibrium, b: Equilibrium,

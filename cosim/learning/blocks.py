@@ -96,6 +96,8 @@ class IdealHardware:
     energy ledger behind them; both follow :class:`~cosim.learning.protocols.TileHardware`.
     """
 
+    reads_before_solve = False
+
     def __init__(self, g_min: float, g_max: float):
         self.g_min, self.g_max = g_min, g_max
 
@@ -235,14 +237,17 @@ class AnalogBlock(EnergyBlock):
         return [(self.g_min / self.g_max, 1.0)] * len(self.theta) + [None] * len(self.theta_bias)
 
     def after_update(self) -> None:
-        """Write the updated parameters into the devices; theta takes the values they hold."""
+        """Write the updated parameters into the devices; theta takes the values they hold. The network gets
+        them too unless the hardware installs a fresh read before every free solve (the next solve would
+        never see them; results, report and export read what the devices hold from the tile)."""
         held = self.hardware.program(self.theta, self.g_max)
         if held is None:  # the devices hold exactly theta * g_max
             self.network.set_conductances(self.theta, scale=self.g_max, reuse=True)
         else:
             for theta, g in zip(self.theta, held):
                 np.multiply(g, 1.0 / self.g_max, out=theta, casting="unsafe")
-            self.network.set_conductances(held, reuse=True)
+            if not self.hardware.reads_before_solve:
+                self.network.set_conductances(held, reuse=True)
         if self.learn_biases:
             self.network.set_biases([t * self.g_max for t in self.theta_bias])
 

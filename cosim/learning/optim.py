@@ -22,6 +22,7 @@ import numpy as np
 
 from cosim.errors import ParameterError
 from cosim.learning import optim_kernels
+from cosim.threads import parallel
 
 _GROUP_KEYS = ("params", "lr_scale", "weight_decay", "bounds")
 
@@ -200,7 +201,8 @@ class SGD(Optimizer):
 
     def _update(self, p, g, buffers, lr, weight_decay, scale, lo, hi):
         momentum_buf = buffers.get("momentum", p[:0])
-        optim_kernels.sgd_step(p, g, momentum_buf, lr, scale, self.momentum, self.nesterov, weight_decay, lo, hi)
+        kernel = optim_kernels.parallel_sgd_step if parallel(p) else optim_kernels.sgd_step
+        kernel(p, g, momentum_buf, lr, scale, self.momentum, self.nesterov, weight_decay, lo, hi)
 
 
 class Adam(Optimizer):
@@ -231,7 +233,8 @@ class Adam(Optimizer):
 
     def _update(self, p, g, buffers, lr, weight_decay, scale, lo, hi):
         beta1, beta2 = self.betas
-        optim_kernels.adam_step(p, g, buffers["exp_avg"], buffers["exp_avg_sq"], lr, scale, beta1, beta2, self.eps,
+        kernel = optim_kernels.parallel_adam_step if parallel(p) else optim_kernels.adam_step
+        kernel(p, g, buffers["exp_avg"], buffers["exp_avg_sq"], lr, scale, beta1, beta2, self.eps,
                                 1 / (1 - beta1**self.steps), 1 / (1 - beta2**self.steps), weight_decay,
                                 self.decoupled, lo, hi)
 

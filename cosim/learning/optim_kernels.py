@@ -3,19 +3,25 @@
 Each kernel scales the gradient, applies weight decay, updates the state buffers and the parameter, and
 clips it into its bounds, element by element; numpy would make about ten passes (and temporaries) for
 the same step, which dominates a training step once crossbars hold millions of conductances.
-Arrays are flat views of contiguous arrays; scalars are float64.
+Arrays are flat views of contiguous arrays; scalars are float64. Every element is independent, so each
+kernel also comes compiled for several threads (``parallel_*``, Numba ``prange``): the same numbers, for
+arrays of millions of conductances on idle cores (:func:`cosim.threads.parallel`). The parallel builds are
+compiled on first use and not cached: Numba's cache does not tell two builds of one function apart.
 """
 
 import math
 
 import numba
+from numba import prange
+
+FLAGS = dict(cache=True, nogil=True, error_model="numpy", fastmath={'reassoc', 'contract', 'arcp', 'nsz'})
+PARALLEL = {**FLAGS, "cache": False, "parallel": True}  # not cached: see the module docstring
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={'reassoc', 'contract', 'arcp', 'nsz'})
 def sgd_step(p, g, momentum_buf, lr, scale, momentum, nesterov, weight_decay, lo, hi):
     """p <- p - lr (g' + mu m) [nesterov] or p - lr m, with m <- mu m + g', g' = scale g + wd p; then clip."""
     use_momentum = momentum_buf.size > 0
-    for i in range(p.size):
+    for i in prange(p.size):
         grad = scale * g[i] + weight_decay * p[i]
         if use_momentum:
             m = momentum * momentum_buf[i] + grad
@@ -25,11 +31,10 @@ def sgd_step(p, g, momentum_buf, lr, scale, momentum, nesterov, weight_decay, lo
         p[i] = min(max(x, lo), hi)
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={'reassoc', 'contract', 'arcp', 'nsz'})
 def adam_step(p, g, exp_avg, exp_avg_sq, lr, scale, beta1, beta2, eps, bias1, bias2, weight_decay, decoupled,
               lo, hi):
     """Adam (bias corrections bias1 = 1/(1 - beta1^t), bias2 = 1/(1 - beta2^t)) with decoupled or L2 decay."""
-    for i in range(p.size):
+    for i in prange(p.size):
         grad = scale * g[i]
         x = p[i]
         if decoupled:
@@ -42,3 +47,9 @@ def adam_step(p, g, exp_avg, exp_avg_sq, lr, scale, beta1, beta2, eps, bias1, bi
         exp_avg_sq[i] = v
         x = x - lr * bias1 * m / (math.sqrt(v * bias2) + eps)
         p[i] = min(max(x, lo), hi)
+
+
+parallel_sgd_step = numba.njit(**PARALLEL)(sgd_step)
+parallel_adam_step = numba.njit(**PARALLEL)(adam_step)
+sgd_step = numba.njit(**FLAGS)(sgd_step)
+adam_step = numba.njit(**FLAGS)(adam_step)

@@ -59,6 +59,10 @@ class ChainBlock(Protocol):
 class TileHardware(Protocol):
     """The hardware side of an analog block: converters on the data path and the devices."""
 
+    #: True when a fresh (noisy) read of the devices is installed into the network before every free solve,
+    #: so what a weight update would install is never solved with
+    reads_before_solve: bool
+
     def drive_inputs(self, volts: np.ndarray) -> np.ndarray:
         """The input DACs: block input voltages (V) as the sources realise them."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -77,6 +77,9 @@ class Equilibrium:
     conductances: tuple | None = None
     #: V_0 W[0], the input drive the solve used (shared by the phases of a batch; not a copy)
     input_product: np.ndarray | None = None
+    #: per crossbar l >= 1, a product of the final voltages the solve computed anyway: (0, V_l W[l]) or
+    #: (1, V_{l+1} W[l]^T); None where it has none (keyword-only, so subclasses keep their positions)
+    crossbar_products: list | None = field(default=None, kw_only=True)
 
     @property
     def output(self) -> np.ndarray:

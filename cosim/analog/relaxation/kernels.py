@@ -18,6 +18,9 @@ import math
 
 import numba
 import numpy as np
+from numba import prange
+
+from cosim.threads import parallel
 
 
 @numba.njit(cache=True, nogil=True)
@@ -73,16 +76,19 @@ def solve_shockley_node(current, den, lo, hi, i_s, nvt, guess):
     return x
 
 
-@numba.njit(cache=True, nogil=True)
-def layer_update(below, a, above, kappa, has_above, source, den, lo, hi, i_s, nvt, v):
+def _layer_update(below, a, above, kappa, has_above, source, den, lo, hi, i_s, nvt, v):
     """Exact minimisation over one layer: with ideal diodes (``i_s = 0``) v = clip(currents / den, lo, hi);
     with Shockley diodes (saturation current ``i_s`` > 0, n V_T = ``nvt``) one scalar monotone equation
-    per node, solved by :func:`solve_shockley_node`."""
+    per node, solved by :func:`solve_shockley_node`. Samples are independent (``prange``); each keeps its
+    own maxima, so the result does not depend on the thread count."""
     batch, n = v.shape
-    max_dv = 0.0
-    max_v = 0.0
-    for b in range(batch):
+    row_dv = np.zeros(batch)
+    row_v = np.zeros(batch)
+    for sample in prange(batch):
+        b = np.int64(sample)  # prange's index may be unsigned, which _row would not unify with 0
         rs, rd, rl, rh = _row(source, b), _row(den, b), _row(lo, b), _row(hi, b)
+        max_dv = 0.0
+        max_v = 0.0
         for i in range(n):
             current = a * below[b, i] + source[rs, i]
             if has_above:
@@ -101,7 +107,21 @@ def layer_update(below, a, above, kappa, has_above, source, den, lo, hi, i_s, nv
             if abs(new) > max_v:
                 max_v = abs(new)
             v[b, i] = new
-    return max_dv, max_v
+        row_dv[b] = max_dv
+        row_v[b] = max_v
+    return row_dv.max(), row_v.max()
+
+
+serial_layer_update = numba.njit(cache=True, nogil=True)(_layer_update)
+#: the same on several threads (compiled on first use, not cached: Numba's cache does not tell two builds of
+#: one function apart)
+parallel_layer_update = numba.njit(nogil=True, parallel=True)(_layer_update)
+
+
+def layer_update(below, a, above, kappa, has_above, source, den, lo, hi, i_s, nvt, v):
+    """:func:`_layer_update` on the threads :func:`cosim.threads.parallel` allows for ``v``."""
+    kernel = parallel_layer_update if parallel(v) else serial_layer_update
+    return kernel(below, a, above, kappa, has_above, source, den, lo, hi, i_s, nvt, v)
 
 
 # ------------------------------------------------------------------ relaxation dynamics (relaxation/dynamics.py)

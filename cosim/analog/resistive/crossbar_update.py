@@ -3,25 +3,53 @@
 Every weight update replaces every conductance of a network, then needs each node's self-conductance
 (row and column sums) and a validity check. Done with numpy that is five passes and two temporaries
 over arrays that can hold tens of millions of devices; this kernel does it in one, branch-free so that
-it vectorises.
+it vectorises. Rows go in blocks of ``ROWS_PER_BLOCK``, each with its own partial column sums, added in
+block order afterwards: the blocks may run on several threads (``parallel_scaled_copy_with_sums``) and
+the sums do not depend on how many (:func:`cosim.threads.parallel` chooses; the parallel build is compiled
+on first use, not cached: Numba's cache does not tell two builds of one function apart).
 """
 
 import numba
+import numpy as np
+from numba import prange
+
+from cosim.threads import parallel
+
+ROWS_PER_BLOCK = 64
+FLAGS = dict(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract", "arcp", "nsz"})
+PARALLEL = {**FLAGS, "cache": False, "parallel": True}  # not cached: see the module docstring
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract", "arcp", "nsz"})
-def scaled_copy_with_sums(source, scale, out, row_sums, column_sums):
+def _scaled_copy_with_sums(source, scale, out, row_sums, column_sums):
     """out = scale * source, with its row and column sums accumulated (float64) into the given zeroed
     vectors; returns the smallest value written. A NaN or infinity shows in the sums."""
-    lowest = 0.0
     rows, columns = source.shape
-    for i in range(rows):
-        total = 0.0
+    blocks = (rows + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK
+    partial = np.zeros((blocks, columns))
+    lowest = np.zeros(blocks)
+    for b in prange(blocks):
+        sums, low = partial[b], 0.0
+        for i in range(b * ROWS_PER_BLOCK, min(rows, (b + 1) * ROWS_PER_BLOCK)):
+            total = 0.0
+            for j in range(columns):
+                out[i, j] = source[i, j] * scale
+                stored = out[i, j]  # sum what the crossbar holds, after rounding to its dtype
+                total += stored
+                sums[j] += stored
+                low = min(low, stored)
+            row_sums[i] = total
+        lowest[b] = low
+    for b in range(blocks):
         for j in range(columns):
-            out[i, j] = source[i, j] * scale
-            stored = out[i, j]  # sum what the crossbar holds, after rounding to its dtype
-            total += stored
-            column_sums[j] += stored
-            lowest = min(lowest, stored)
-        row_sums[i] = total
-    return lowest
+            column_sums[j] += partial[b, j]
+    return lowest.min()
+
+
+serial_scaled_copy_with_sums = numba.njit(**FLAGS)(_scaled_copy_with_sums)
+parallel_scaled_copy_with_sums = numba.njit(**PARALLEL)(_scaled_copy_with_sums)
+
+
+def scaled_copy_with_sums(source, scale, out, row_sums, column_sums) -> float:
+    """The kernel above on the threads :func:`cosim.threads.parallel` allows for ``out``."""
+    kernel = parallel_scaled_copy_with_sums if parallel(out) else serial_scaled_copy_with_sums
+    return kernel(source, scale, out, row_sums, column_sums)

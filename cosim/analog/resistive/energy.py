@@ -123,6 +123,7 @@ class ResistiveEnergy:
                        for m, t in enumerate(terms, start=1)]
         self._below = {m: np.empty((batch, network.sizes[m]), network.dtype) for m in range(2, n + 1)}
         self._above = {m: np.empty((batch, network.sizes[m]), network.dtype) for m in range(1, n)}
+        self._final: dict[int, tuple[int, np.ndarray]] = {}  # see final_products
 
     @classmethod
     def phase(cls, network: ResistiveNetwork, drive: InputDrive, nudge: Nudge | None = None,
@@ -145,12 +146,26 @@ class ResistiveEnergy:
         net = self.network
         below = self.drive.product if m == 1 else np.matmul(state[m - 2], net.conductances[m - 1], out=self._below[m])
         above = np.matmul(state[m], net.conductances[m].T, out=self._above[m]) if m < net.n_layers else None
+        if m >= 2:
+            self._final[m - 1] = (0, below)
+        if above is not None:
+            self._final[m] = (1, above)
         return below, above
+
+    def final_products(self) -> list | None:
+        """Per crossbar l (index 0 unused), the last product of block descent still equal to its voltages
+        now: (0, V_l W[l]) or (1, V_{l+1} W[l]^T), None where the layer it was computed from moved since.
+        Red-black sweeps end on the even layers, whose inputs are products of the final odd layers: every
+        crossbar has one. The arrays are this solve's buffers (a new energy per solve)."""
+        return [None] + [self._final.get(l) for l in range(1, self.network.n_layers)]
 
     def minimise_layer(self, m: int, state, inputs, noise_sigma: float = 0.0, noise=None) -> tuple[float, float]:
         """Kirchhoff's law at every node of layer m (:func:`kernels.layer_update`); returns (max |dv|, max |v|)."""
         below, above = inputs
         a, kappa, source, den, lo, hi, i_s, nvt = self._layer[m - 1]
+        for gap, side in ((m, 0), (m - 1, 1)):  # the products of layer m's present voltages go stale
+            if self._final.get(gap, (None,))[0] == side:
+                del self._final[gap]
         if noise is not None:
             source = source + noise_sigma * den * noise
         if above is None:

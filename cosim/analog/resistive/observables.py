@@ -99,17 +99,19 @@ def _diode_cocontent(network: ResistiveNetwork, layers) -> np.ndarray:
     return e
 
 
-def crossbar_power(network: ResistiveNetwork, layers, input_product=None) -> np.ndarray:
+def crossbar_power(network: ResistiveNetwork, layers, input_product=None, products=None) -> np.ndarray:
     """Power dissipated in every crossbar, sum g (A v_i - v_j)^2, per sample: (B, L) watts.
 
-    Expanded as A^2 sum_i v_i^2 r_i + sum_j v_j^2 c_j - 2 A sum_j (v_lo W)_j v_j with the crossbars'
-    row and column sums r, c; ``input_product`` (V_0 W[0], known from the solve) saves the largest GEMM.
+    Expanded as A^2 sum_i v_i^2 r_i + sum_j v_j^2 c_j - 2 A v_lo W v_hi with the crossbars' row and column
+    sums r, c. Products the solve already has save GEMMs: ``input_product`` (V_0 W[0]) and ``products``
+    (an equilibrium's ``crossbar_products``: per crossbar (0, V_l W[l]) or (1, V_{l+1} W[l]^T), or None).
     """
     power = np.empty((layers[0].shape[0], network.n_layers))
     for l, w in enumerate(network.conductances):
         a = network.amplifiers[l].forward_gain
         lo, hi = layers[l], layers[l + 1]
-        product = input_product if l == 0 and input_product is not None else lo @ w
+        known = (0, input_product) if l == 0 and input_product is not None else products and products[l]
+        side, product = known or (0, lo @ w)
         power[:, l] = (a * a * (lo * lo) @ network.row_sums[l] + (hi * hi) @ network.column_sums[l]
-                       - 2.0 * a * np.einsum("bj,bj->b", product, hi))
+                       - 2.0 * a * np.einsum("bj,bj->b", product, lo if side else hi))
     return power

@@ -86,7 +86,9 @@ class ResistiveSolver:
         state = initial_state(net.sizes, drive.input_voltages.shape[0], net.dtype, energy.lower, energy.upper, init)
         info = self.dynamics.run(energy, state, free=nudge is None)
         check_convergence(info, self.tol, self.on_unconverged, "relaxation", self.dynamics.remedy)
-        return Equilibrium([drive.input_voltages, *state], info, nudge, net.conductances, drive.product)
+        products = energy.final_products() if isinstance(self.dynamics, BlockDescent) else None
+        return Equilibrium([drive.input_voltages, *state], info, nudge, net.conductances, drive.product,
+                           crossbar_products=products)
 
     def adjoint(self, equilibrium: Equilibrium, output_error, tol: float | None = None) -> list[np.ndarray]:
         """Solve H lambda = dL/dv at a free equilibrium (H: Hessian of the energy over free nodes).
