@@ -180,3 +180,12 @@ def test_health_fractions_read_as_percentages():
     rows = _rows([("clip_fraction.tile0.output_adc", 0.0123, "1", "clipped conversions"),
                   ("energy_per_sample", 6.8e-6, "J", "")])
     assert rows[0][1] == "1.23 %" and rows[1][1].endswith("µJ")
+
+
+def test_conductance_maps_show_block_means():
+    from cosim.report.tiles import block_means
+
+    values = np.arange(512 * 256, dtype=float).reshape(512, 256)
+    shown = block_means(values, 128)
+    assert shown.shape == (128, 128) and shown[0, 0] == values[:4, :2].mean()
+    assert block_means(values[:10, :10], 128) is not None and block_means(values[:10, :10], 128).shape == (10, 10)

@@ -152,7 +152,6 @@ def _training(page: Page, metrics: dict, steps: dict, names: list[str]) -> None:
     for ax in (loss, acc):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
     page.figure(png(fig), f"loss and accuracy against training steps ({epochs} epoch(s), "
                           f"{int(per_epoch)} steps each); test figures after every evaluated epoch")
     page.table(["epoch", "train loss", "train accuracy (%)", "test loss", "test accuracy (%)", "time (s)"],

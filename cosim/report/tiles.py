@@ -8,6 +8,7 @@ training); :func:`figures` turns it into PNGs.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 from cosim.report.figures import grid, histogram, png
 
 BINS = 60
+MAP_PIXELS = 128  # conductance maps: at most this many cells a side (block means)
 
 
 @dataclass
@@ -73,13 +75,23 @@ def figures(tile: TileSnapshot) -> list[tuple[str, str]]:
     return out
 
 
+def block_means(values: np.ndarray, pixels: int) -> np.ndarray:
+    """``values`` averaged over blocks so that neither side exceeds ``pixels`` (a map drawn ~150 px wide
+    shows no more; drawing every device of a 512x256 crossbar took most of the report's time)."""
+    rows, columns = (max(1, math.ceil(size / pixels)) for size in values.shape)
+    n, m = values.shape[0] // rows * rows, values.shape[1] // columns * columns
+    return values[:n, :m].reshape(n // rows, rows, m // columns, columns).mean(axis=(1, 3))
+
+
 def _conductances(tile: TileSnapshot) -> str:
     fig, axes = grid(2 * len(tile.after), columns=4, height=2.6)
     for l, (g0, g1, stuck) in enumerate(zip(tile.before, tile.after, tile.stuck)):
         heat, hist = axes[2 * l], axes[2 * l + 1]
-        image = heat.imshow(1e6 * g1, aspect="auto", interpolation="nearest", cmap="viridis")
-        fig.colorbar(image, ax=heat, label="µS", fraction=0.08)
-        heat.set(title=f"crossbar {l} ({g1.shape[0]}×{g1.shape[1]})", xlabel="column", ylabel="row")
+        n, m = g1.shape
+        image = heat.imshow(1e6 * block_means(g1, MAP_PIXELS), aspect="auto", interpolation="nearest",
+                            cmap="viridis", extent=(-0.5, m - 0.5, n - 0.5, -0.5))
+        fig.colorbar(image, ax=heat, fraction=0.08)
+        heat.set(title=f"crossbar {l} ({g1.shape[0]}×{g1.shape[1]}), µS", xlabel="column", ylabel="row")
         edges = 1e6 * np.linspace(min(g0.min(), g1.min()), max(g0.max(), g1.max()) * (1 + 1e-9), BINS + 1)
         histogram(hist, np.histogram(1e6 * g0, edges)[0], edges, label="before", color="tab:gray")
         histogram(hist, np.histogram(1e6 * g1, edges)[0], edges, label="after", color="tab:blue")
@@ -91,7 +103,6 @@ def _conductances(tile: TileSnapshot) -> str:
                       alpha=0.6, label=f"stuck ({np.count_nonzero(stuck)})")
         hist.set(xlabel="conductance (µS)", ylabel="devices", yscale="log", title=f"crossbar {l}")
         hist.legend(fontsize=7)
-    fig.tight_layout()
     return png(fig)
 
 
@@ -106,7 +117,6 @@ def _converters(tile: TileSnapshot) -> str:
         ax.set_title(f"{bank}\nclip {100 * clipped / total:.2g} %, used {100 * used:.0f} %", fontsize=9,
                      color="tab:red" if clipped / total > 0.01 else "black")
         ax.set(xlabel="code", ylabel="conversions")
-    fig.tight_layout()
     return png(fig)
 
 
@@ -124,5 +134,4 @@ def _voltages(tile: TileSnapshot) -> str:
         kind = "output" if m == len(tile.voltages) else "hidden"
         ax.set_title(f"layer {m} ({kind}): {100 * at_rails:.1f} % at rails", fontsize=9)
         ax.set(xlabel="node voltage (mV)", ylabel="nodes × samples")
-    fig.tight_layout()
     return png(fig)
