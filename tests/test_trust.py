@@ -165,7 +165,10 @@ def test_ctrl_c_exits_130_without_traceback_and_leaves_consistent_files(tmp_path
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     command = [sys.executable, "-m", "cosim", "run", str(TINY), "--out", str(tmp_path), "--no-progress",
                "--set", "training.epochs=50"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # SIGINT at its default in the child: under a non-interactive shell's `&` (a background CI job) it is
+    # inherited as ignored, and Python then installs no KeyboardInterrupt handler
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not (tmp_path / wait_for).exists() and time.monotonic() < deadline:
         time.sleep(0.05)
