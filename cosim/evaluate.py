@@ -146,7 +146,7 @@ def reseed(session: Session, prefix: str) -> None:
     """Restart every stream ``NAME`` of the session as the stream ``<prefix>/NAME``."""
     streams = session.streams
     for name in streams.names():
-        streams(name).bit_generator.state = np.random.PCG64(seed_sequence(streams.seed, f"{prefix}/{name}")).state
+        streams.set_state(name, np.random.PCG64(seed_sequence(streams.seed, f"{prefix}/{name}")).state)
 
 
 @dataclass

@@ -4,6 +4,7 @@ other source's draws unchanged (common random numbers across sweep points)."""
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from cosim.config import load_config
 from cosim.runner import prepare
@@ -44,5 +45,56 @@ def test_every_component_has_its_own_named_stream():
     assert {"data/order", "init/block0", "init/block1", "relaxation/block1", "tile0/devices/0",
             "tile0/devices/1", "tile0/output_adc", "tile0/node_adc/difference/1"} <= set(names)
     tile = session.chip.tiles[0]
-    generators = [d.rng for d in tile.devices] + [c.rng for c in tile.converters().values()]
+    generators = [d.normals.generator for d in tile.devices] + [c.rng for c in tile.converters().values()]
     assert len({id(g) for g in generators}) == len(generators)
+
+
+# ---------------------------------------------------------------- normals drawn ahead
+REQUESTS = [(100, 100), (100, 37), (50, 50), (200, 3), (10, 10), (64, 0), (300, 300)]  # (peek n, consume k)
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_normal_stream_gives_the_generators_numbers_in_order(background):
+    """Drawn ahead or not, the normals handed out are the generator's own, in order, and the state recorded
+    is that at the consumption point (what drawing them on demand would have left)."""
+    from cosim.analog.devices import normals
+
+    stream, reference = normals.NormalStream(np.random.default_rng(5)), np.random.default_rng(5)
+    normals.set_background(background)
+    try:
+        for n, k in REQUESTS:
+            given = stream.peek(n)[:k].copy()
+            stream.advance(k)
+            np.testing.assert_array_equal(given, reference.standard_normal(k))
+            assert stream.state() == reference.bit_generator.state
+        with pytest.raises(ValueError, match="cannot consume"):
+            stream.advance(stream.peek(5).size + 1)
+        stream.restart()  # what was drawn ahead is dropped; the stream goes on from the consumption point
+        np.testing.assert_array_equal(stream.take(7), reference.standard_normal(7))
+        stream.restart(np.random.default_rng(9).bit_generator.state)
+        np.testing.assert_array_equal(stream.take(3), np.random.default_rng(9).standard_normal(3))
+    finally:
+        normals.set_background(False)
+
+
+def test_training_draws_the_same_device_noise_drawn_ahead_or_not():
+    """Two steps of a noisy chip: the same conductances and the same recorded stream states either way."""
+    from cosim.analog.devices import normals
+
+    outcomes = []
+    for background in (False, True):
+        normals.set_background(background)
+        try:
+            session = prepare(load_config(TINY, DEVICE_NOISE))
+            x, y = session.dataset.train_x[:8], session.dataset.train_y[:8]
+            for _ in range(2):
+                out = session.chain.forward(x, training=True)
+                session.chain.backward(out, y, input_gradient=False)
+                session.optimizer.step(session.chain.gradients(), scale=1.0 / len(y))
+                session.chain.after_update()
+            outcomes.append(([d.conductances.copy() for d in session.chip.tiles[0].devices], session.streams.state()))
+        finally:
+            normals.set_background(False)
+    for a, b in zip(outcomes[0][0], outcomes[1][0]):
+        np.testing.assert_array_equal(a, b)
+    assert outcomes[0][1] == outcomes[1][1]

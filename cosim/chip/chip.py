@@ -64,7 +64,8 @@ class Chip:
         return {tile.block_index: tile.id for tile in self.tiles}
 
     def add_tile(self, spec: TileSpec, network, streams) -> Tile:
-        """Place a block's network on the tile of ``spec``; ``streams(name)``: the tile's random streams."""
+        """Place a block's network on the tile of ``spec``; ``streams``: the tile's random streams (a
+        :class:`~cosim.streams.Scope`)."""
         tile = Tile(spec, network, self.ledger.at(f"tile{spec.tile_id}"), streams)
         self.tiles.append(tile)
         return tile

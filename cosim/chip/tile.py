@@ -24,7 +24,6 @@ capacitance is not modelled: the settling time is that of the layer nodes, as wi
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +37,7 @@ from cosim.analog.resistive.wires import WiredEquilibrium, WiredNetwork, wired_p
 from cosim.chip.ledger import LedgerAt
 from cosim.config.schema import ConverterConfig, TileConfig
 from cosim.converters import Converter, ConverterSpec
+from cosim.streams import Scope
 
 
 @dataclass(frozen=True)
@@ -80,8 +80,7 @@ class Tile:
     """The tile of ``spec`` holding one analog block's ``network``; ``streams(name)`` gives the random
     generator of each of its components (``devices/<layer>``, ``<converter name>``), each its own."""
 
-    def __init__(self, spec: TileSpec, network: ResistiveNetwork, ledger: LedgerAt,
-                 streams: Callable[[str], np.random.Generator]):
+    def __init__(self, spec: TileSpec, network: ResistiveNetwork, ledger: LedgerAt, streams: Scope):
         self.id, self.block_index, self.config, self.ledger = spec.tile_id, spec.block_index, spec.config, ledger
         self.network = network
         self.wires: WiredNetwork | None = None
@@ -89,7 +88,7 @@ class Tile:
         self.device = spec.device
         timed = self.device.retention != "none"  # only then a drift stream (no new stream in checkpoints)
         self.devices = [DeviceArray(self.device, w.shape, streams(f"devices/{l}"),
-                                    streams(f"devices/{l}/drift") if timed else None)
+                                    streams(f"devices/{l}/drift") if timed else None, streams.normals(f"devices/{l}"))
                         for l, w in enumerate(network.conductances)]
         self._nominal_biases = self._reference0 = None  # at the last programming, for drift compensation
         kinds = spec.converters

@@ -10,8 +10,9 @@
   and the 1/f noise of the device's age (ages below ``retention_t0`` read as ``retention_t0``, the first read
   the fits describe).
 
-Writes and reads run as one-pass kernels (:mod:`.kernels`) that draw their Gaussians from the array's ``rng``
-in numpy's order, so each stream is consumed as ``rng.standard_normal(shape)`` would.
+Writes and reads run as one-pass kernels (:mod:`.kernels`) that take their Gaussians from the array's
+``normals``: a :class:`~.normals.NormalStream` of ``rng`` (numpy's numbers in numpy's order, drawn ahead on a
+worker thread where that is allowed), so the stream is consumed as ``rng.standard_normal(shape)`` would.
 """
 
 from __future__ import annotations
@@ -20,15 +21,21 @@ import numpy as np
 
 from cosim.analog.devices import drift, kernels
 from cosim.analog.devices.model import DeviceModel
+from cosim.analog.devices.normals import NormalStream
 
 
 class DeviceArray:
-    """The devices of one crossbar of shape ``shape``: their static defects, programmed state and age."""
+    """The devices of one crossbar of shape ``shape``: their static defects, programmed state and age.
+
+    ``rng`` draws the static defects; after them, the write and read noise comes from ``normals`` (default: a
+    :class:`~.normals.NormalStream` of ``rng``), which then owns ``rng``. The retention law draws from
+    ``drift_rng`` (default: a generator spawned from ``rng``, which draws nothing from it)."""
 
     def __init__(self, model: DeviceModel, shape: tuple[int, int], rng: np.random.Generator,
-                 drift_rng: np.random.Generator | None = None):
-        self.model, self.shape, self.rng = model, tuple(shape), rng
-        self.drift_rng = drift_rng if drift_rng is not None else rng
+                 drift_rng: np.random.Generator | None = None, normals: NormalStream | None = None):
+        self.model, self.shape = model, tuple(shape)
+        self.normals = normals if normals is not None else NormalStream(rng)
+        self.drift_rng = drift_rng if drift_rng is not None else rng.spawn(1)[0]
         size = int(np.prod(shape))
         self.stuck = None  # -1: stuck at g_min, +1: at g_max (only allocated when some devices are stuck)
         n_min, n_max = round(model.stuck_at_min * size), round(model.stuck_at_max * size)
@@ -62,8 +69,9 @@ class DeviceArray:
         (:func:`.kernels.program`); the state is kept in the targets' floating dtype."""
         m = self.model
         g = np.empty(self.shape, _working_dtype(target))
+        z = self.normals.take(g.size) if m.programming_noise else None
         kernels.program(np.ascontiguousarray(target), m.g_min, m.g_max, m.levels or 0, self.gain,
-                        m.programming_noise * m.span, self.rng, self.stuck, g)
+                        m.programming_noise * m.span, z, self.stuck, g)
         self.writes += g.size
         return self._keep(g)
 
@@ -76,10 +84,13 @@ class DeviceArray:
             return self.program(target)
         g = self.conductances.copy()
         shape = self.shape
-        self.writes += kernels.pulse(g, np.ascontiguousarray(target), m.pulse_step * m.span,
+        z = self.normals.peek(g.size) if m.programming_noise else None
+        pulses, used = kernels.pulse(g, np.ascontiguousarray(target), m.pulse_step * m.span,
                                      np.broadcast_to(self.step_up, shape), np.broadcast_to(self.step_down, shape),
-                                     m.soft_bounds, m.g_min, m.g_max, m.programming_noise * m.span, self.rng,
-                                     self.stuck)
+                                     m.soft_bounds, m.g_min, m.g_max, m.programming_noise * m.span, z, self.stuck)
+        if z is not None:
+            self.normals.advance(used)
+        self.writes += pulses
         return self._keep(g)
 
     def _keep(self, g: np.ndarray) -> np.ndarray:
@@ -116,7 +127,8 @@ class DeviceArray:
                 np.power(self._power, -m.read_noise_1f_exponent, out=self._power)
             band = float(drift.one_over_f_read_noise_std(1.0, 1.0, max(self.age, m.retention_t0), m.t_read))
         out = np.empty_like(g)
-        kernels.noisy_read(g, self._power, m.read_noise_1f, drift.PCM_Q_MAX, band, m.read_noise, self.rng, out)
+        kernels.noisy_read(g, self._power, m.read_noise_1f, drift.PCM_Q_MAX, band, m.read_noise,
+                           self.normals.take(g.size), out)
         return out
 
     def _retained(self) -> np.ndarray:

@@ -2,12 +2,12 @@
 
 Each kernel does in one pass over the devices what :mod:`.array` states as numpy expressions (clip, levels,
 gain, programming noise, stuck pins; pulses with or without soft bounds; multiplicative read noise), in
-float64, writing into an output array of the working dtype. Gaussians are drawn inside the loop from the
-array's own ``numpy.random.Generator``: Numba's ``Generator.standard_normal`` gives numpy's numbers in
-numpy's order, so a kernel that draws one number per device consumes its stream exactly as
-``rng.standard_normal(shape)`` did (tests/test_fast_paths.py checks every kernel against the numpy form).
-The one change of semantics: a pulsed update draws programming noise only for the devices that received
-pulses (the others were not written; their noise was multiplied by zero before).
+float64, writing into an output array of the working dtype. The Gaussians come in as ``z``: the next
+standard normals of the array's stream (:class:`~cosim.analog.devices.normals.NormalStream`, numpy's numbers
+in numpy's order), one per device in row-major order, or per written device for a pulsed update, so a kernel
+consumes its stream exactly as ``rng.standard_normal(shape)`` did (tests/test_fast_paths.py checks every
+kernel against the numpy form). The one change of semantics: a pulsed update draws programming noise only
+for the devices that received pulses (the others were not written; their noise was multiplied by zero before).
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
 
 @numba.njit(inline="always")
-def _settled(v, r, c, sigma, rng, g_min, g_max, stuck):
-    """A written device: programming noise of std ``sigma`` (S), clipped to the range, stuck ones pinned."""
-    if sigma != 0.0:
-        v += sigma * rng.standard_normal()
-    v = min(max(v, g_min), g_max)
+def _settled(v, r, c, noise, g_min, g_max, stuck):
+    """A written device: plus its programming ``noise`` (S), clipped to the range, stuck ones pinned."""
+    v = min(max(v + noise, g_min), g_max)
     if stuck is not None:
         if stuck[r, c] < 0:
             v = g_min
@@ -33,10 +31,11 @@ def _settled(v, r, c, sigma, rng, g_min, g_max, stuck):
 
 
 @numba.njit(**_JIT)
-def program(target, g_min, g_max, levels, gain, sigma, rng, stuck, out):
+def program(target, g_min, g_max, levels, gain, sigma, z, stuck, out):
     """An exact write of every device: ``clip(target)``, rounded to ``levels`` (0: continuous), times the
-    per-device ``gain`` (None: none), then settled (noise std ``sigma`` S, drawn from ``rng``)."""
+    per-device ``gain`` (None: none), then settled (noise ``sigma z``, S; ``z`` None when ``sigma`` is 0)."""
     span = g_max - g_min
+    columns = target.shape[1]
     for r in range(target.shape[0]):
         for c in range(target.shape[1]):
             v = min(max(float(target[r, c]), g_min), g_max)
@@ -44,16 +43,18 @@ def program(target, g_min, g_max, levels, gain, sigma, rng, stuck, out):
                 v = g_min + np.rint((v - g_min) / span * (levels - 1)) / (levels - 1) * span
             if gain is not None:
                 v *= gain[r, c]
-            out[r, c] = _settled(v, r, c, sigma, rng, g_min, g_max, stuck)
+            noise = 0.0 if z is None else sigma * z[r * columns + c]
+            out[r, c] = _settled(v, r, c, noise, g_min, g_max, stuck)
 
 
 @numba.njit(**_JIT)
-def pulse(g, target, step, step_up, step_down, soft, g_min, g_max, sigma, rng, stuck):
+def pulse(g, target, step, step_up, step_down, soft, g_min, g_max, sigma, z, stuck):
     """A pulsed update in place: ``n = rint((target - g) / step)`` whole pulses per device of ``step_up`` /
-    ``step_down`` (S, per device), saturating under ``soft`` bounds; a written device settles with noise std
-    ``sigma sqrt(|n|)``; devices without pulses are left alone. Returns the pulses applied."""
+    ``step_down`` (S, per device), saturating under ``soft`` bounds; a written device settles with noise
+    ``sigma sqrt(|n|) z`` (the next normal of ``z`` per written device; None when ``sigma`` is 0); devices
+    without pulses are left alone. Returns the pulses applied and the normals used."""
     span = g_max - g_min
-    pulses = 0
+    pulses = used = 0
     for r in range(g.shape[0]):
         for c in range(g.shape[1]):
             n = np.rint((target[r, c] - g[r, c]) / step)
@@ -67,9 +68,13 @@ def pulse(g, target, step, step_up, step_down, soft, g_min, g_max, sigma, rng, s
                     v = g_min + (v - g_min) * (1.0 - min(max(step_down[r, c] / span, 0.0), 1.0)) ** -n
             else:
                 v += n * (step_up[r, c] if n > 0 else step_down[r, c])
-            g[r, c] = _settled(v, r, c, sigma * np.sqrt(abs(n)), rng, g_min, g_max, stuck)
+            noise = 0.0
+            if z is not None:
+                noise = sigma * np.sqrt(abs(n)) * z[used]
+                used += 1
+            g[r, c] = _settled(v, r, c, noise, g_min, g_max, stuck)
             pulses += int(abs(n))
-    return pulses
+    return pulses, used
 
 
 @numba.njit(**_JIT)
@@ -81,15 +86,16 @@ def relative(g, g_max, out):
 
 
 @numba.njit(**_JIT)
-def noisy_read(g, power, q, q_max, band, static, rng, out):
-    """One read: ``max(g (1 + s z), 0)``, ``z`` standard normal, with the relative std ``s = static`` where
+def noisy_read(g, power, q, q_max, band, static, z, out):
+    """One read: ``max(g (1 + s z), 0)``, ``z`` the next standard normal per device (row-major), with the relative std ``s = static`` where
     ``power`` is None, else ``s = sqrt(static^2 + (min(q power, q_max) band)^2)``: the 1/f amplitude of
     :func:`~cosim.analog.devices.drift.one_over_f_q` from ``power = (G/G_max)^-exponent`` per device, times
     ``band = sqrt(ln((t + t_read) / (2 t_read)))`` (:func:`~cosim.analog.devices.drift.one_over_f_read_noise_std`)."""
+    columns = g.shape[1]
     for r in range(g.shape[0]):
         for c in range(g.shape[1]):
             s = static
             if power is not None:
                 one_over_f = min(q * power[r, c], q_max) * band
                 s = one_over_f if static == 0.0 else np.sqrt(static * static + one_over_f * one_over_f)
-            out[r, c] = max(g[r, c] * (1.0 + s * rng.standard_normal()), 0.0)
+            out[r, c] = max(g[r, c] * (1.0 + s * z[r * columns + c]), 0.0)
