@@ -6,6 +6,7 @@ input sources), each (B, n_m) in volts. Currents are in amperes, positive *into*
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from cosim.analog.resistive.network import ResistiveNetwork, ShockleyDiode
@@ -104,14 +105,29 @@ def crossbar_power(network: ResistiveNetwork, layers, input_product=None, produc
 
     Expanded as A^2 sum_i v_i^2 r_i + sum_j v_j^2 c_j - 2 A v_lo W v_hi with the crossbars' row and column
     sums r, c. Products the solve already has save GEMMs: ``input_product`` (V_0 W[0]) and ``products``
-    (an equilibrium's ``crossbar_products``: per crossbar (0, V_l W[l]) or (1, V_{l+1} W[l]^T), or None).
+    (an equilibrium's ``crossbar_products``: per crossbar (0, V_l W[l]) or (1, V_{l+1} W[l]^T), or None);
+    the three sums are one pass per crossbar (:func:`_expanded_power`), accumulated in float64.
     """
     power = np.empty((layers[0].shape[0], network.n_layers))
     for l, w in enumerate(network.conductances):
-        a = network.amplifiers[l].forward_gain
         lo, hi = layers[l], layers[l + 1]
         known = (0, input_product) if l == 0 and input_product is not None else products and products[l]
         side, product = known or (0, lo @ w)
-        power[:, l] = (a * a * (lo * lo) @ network.row_sums[l] + (hi * hi) @ network.column_sums[l]
-                       - 2.0 * a * np.einsum("bj,bj->b", product, lo if side else hi))
+        _expanded_power(lo, hi, network.row_sums[l], network.column_sums[l], product, lo if side else hi,
+                        network.amplifiers[l].forward_gain, power[:, l])
     return power
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _expanded_power(lo, hi, row_sums, column_sums, product, partner, gain, out):
+    """``out[b] = gain^2 sum_i lo_bi^2 r_i + sum_j hi_bj^2 c_j - 2 gain sum_k product_bk partner_bk``
+    (sums reassociated so that they vectorise)."""
+    for b in range(lo.shape[0]):
+        rows = columns = cross = 0.0
+        for i in range(lo.shape[1]):
+            rows += float(lo[b, i]) * lo[b, i] * row_sums[i]
+        for j in range(hi.shape[1]):
+            columns += float(hi[b, j]) * hi[b, j] * column_sums[j]
+        for k in range(product.shape[1]):
+            cross += float(product[b, k]) * partner[b, k]
+        out[b] = gain * gain * rows + columns - 2.0 * gain * cross
