@@ -146,7 +146,7 @@ def load_export(session: Session, folder: Path) -> None:
             stuck, gain = data[f"stuck.{l}"], data[f"variability_gain.{l}"]
             devices.stuck = stuck if stuck.any() else None
             devices.gain = gain if devices.model.variability else None
-            devices.conductances = None if devices.model.is_ideal else np.array(held[l])
+            devices.restore(None if devices.model.is_ideal else np.array(held[l]))
             tile.targets[l] = data[f"target_conductances_S.{l}"]
         net.set_conductances(held)
         net.set_biases([data[f"bias_currents_A.{m}"] for m in range(len(net.biases))])

@@ -57,10 +57,10 @@ REQUESTS = [(100, 100), (100, 37), (50, 50), (200, 3), (10, 10), (64, 0), (300, 
 def test_normal_stream_gives_the_generators_numbers_in_order(background):
     """Drawn ahead or not, the normals handed out are the generator's own, in order, and the state recorded
     is that at the consumption point (what drawing them on demand would have left)."""
-    from cosim.analog.devices import normals
+    from cosim.analog.devices import normals, worker
 
     stream, reference = normals.NormalStream(np.random.default_rng(5)), np.random.default_rng(5)
-    normals.set_background(background)
+    worker.set_background(background)
     try:
         for n, k in REQUESTS:
             given = stream.peek(n)[:k].copy()
@@ -74,16 +74,16 @@ def test_normal_stream_gives_the_generators_numbers_in_order(background):
         stream.restart(np.random.default_rng(9).bit_generator.state)
         np.testing.assert_array_equal(stream.take(3), np.random.default_rng(9).standard_normal(3))
     finally:
-        normals.set_background(False)
+        worker.set_background(False)
 
 
 def test_training_draws_the_same_device_noise_drawn_ahead_or_not():
     """Two steps of a noisy chip: the same conductances and the same recorded stream states either way."""
-    from cosim.analog.devices import normals
+    from cosim.analog.devices import worker
 
     outcomes = []
     for background in (False, True):
-        normals.set_background(background)
+        worker.set_background(background)
         try:
             session = prepare(load_config(TINY, DEVICE_NOISE))
             x, y = session.dataset.train_x[:8], session.dataset.train_y[:8]
@@ -94,7 +94,20 @@ def test_training_draws_the_same_device_noise_drawn_ahead_or_not():
                 session.chain.after_update()
             outcomes.append(([d.conductances.copy() for d in session.chip.tiles[0].devices], session.streams.state()))
         finally:
-            normals.set_background(False)
+            worker.set_background(False)
     for a, b in zip(outcomes[0][0], outcomes[1][0]):
         np.testing.assert_array_equal(a, b)
     assert outcomes[0][1] == outcomes[1][1]
+
+
+def test_the_device_worker_runs_work_beside_the_main_thread_only_when_allowed():
+    import threading
+
+    from cosim.analog.devices import worker
+
+    assert worker.submit(threading.current_thread).result() is threading.main_thread()
+    worker.set_background(True)
+    try:
+        assert worker.submit(threading.current_thread).result().name.startswith("cosim-devices")
+    finally:
+        worker.set_background(False)

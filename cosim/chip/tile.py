@@ -287,7 +287,7 @@ class Tile:
         for l, devices in enumerate(self.devices):
             devices.writes = scalars[f"writes.{l}"]
             if f"devices.{l}" in arrays:
-                devices.conductances = np.array(arrays[f"devices.{l}"])
+                devices.restore(np.array(arrays[f"devices.{l}"]))
                 self.targets[l] = np.array(arrays[f"targets.{l}"]) if f"targets.{l}" in arrays else None
         if not self.device.is_ideal:
             self.network.set_conductances([d.conductances for d in self.devices])

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.analog.devices import drift, kernels
+from cosim.analog.devices import drift, kernels, worker
 from cosim.analog.devices.model import DeviceModel
 from cosim.analog.devices.normals import NormalStream
 
@@ -59,7 +59,7 @@ class DeviceArray:
         self.age = 0.0  # time since the last write (s)
         self._draws = None  # per-device draws of the retention law, for the present programming
         self._aged = None  # cached at the present age
-        self._power = None  # (G/G_max)^-exponent of the 1/f law, for the present programming
+        self._power = None  # a future of (G/G_max)^-exponent of the 1/f law, for the present programming
 
     # ------------------------------------------------------------------ writes
     def program(self, target: np.ndarray) -> np.ndarray:
@@ -93,10 +93,19 @@ class DeviceArray:
         self.writes += pulses
         return self._keep(g)
 
-    def _keep(self, g: np.ndarray) -> np.ndarray:
-        """Keep ``g`` as the programmed state and restart the clock (time between training writes is neglected)."""
+    def restore(self, conductances: np.ndarray | None) -> None:
+        """Take ``conductances`` (S; None: never programmed) as the programmed state, as written by a
+        checkpoint or an export; the clock restarts."""
+        self._keep(conductances)
+
+    def _keep(self, g: np.ndarray | None) -> np.ndarray | None:
+        """Keep ``g`` as the programmed state and restart the clock (time between training writes is neglected).
+        The 1/f law's ``(G/G_max)^-exponent`` of the new state is prepared on the device worker."""
+        m = self.model
         self.conductances = g
-        self.age, self._draws, self._aged, self._power = 0.0, None, None, None
+        self.age, self._draws, self._aged = 0.0, None, None
+        self._power = (worker.submit(_one_over_f_power, g, m.g_max, m.read_noise_1f_exponent)
+                       if m.read_noise_1f and g is not None else None)
         return g
 
     # ------------------------------------------------------------------ time and reads
@@ -119,15 +128,12 @@ class DeviceArray:
         g, m = self.aged(), self.model
         if not m.noisy_reads:
             return g
-        band = 0.0
+        band, power = 0.0, None
         if m.read_noise_1f:
-            if self._power is None:  # (G/G_max)^-exponent of the programmed state, once per programming
-                self._power = np.empty(self.shape, g.dtype)
-                kernels.relative(self.conductances, m.g_max, self._power)
-                np.power(self._power, -m.read_noise_1f_exponent, out=self._power)
+            power = self._power.result()
             band = float(drift.one_over_f_read_noise_std(1.0, 1.0, max(self.age, m.retention_t0), m.t_read))
         out = np.empty_like(g)
-        kernels.noisy_read(g, self._power, m.read_noise_1f, drift.PCM_Q_MAX, band, m.read_noise,
+        kernels.noisy_read(g, power, m.read_noise_1f, drift.PCM_Q_MAX, band, m.read_noise,
                            self.normals.take(g.size), out)
         return out
 
@@ -154,6 +160,13 @@ class DeviceArray:
         if self.stuck is not None:
             aged = np.where(self.stuck != 0, g, aged)
         return aged.astype(g.dtype, copy=False)
+
+
+def _one_over_f_power(g: np.ndarray, g_max: float, exponent: float) -> np.ndarray:
+    """``max(|g| / g_max, 1e-7)^-exponent`` in ``g``'s dtype: the state dependence of the 1/f amplitude."""
+    power = np.empty(g.shape, g.dtype)
+    kernels.relative(g, g_max, power)
+    return np.power(power, -exponent, out=power)
 
 
 def _working_dtype(target: np.ndarray) -> np.dtype:

@@ -1,12 +1,9 @@
-"""The standard normals of one random stream, drawn ahead on a worker thread.
+"""The standard normals of one random stream, drawn ahead on the device worker.
 
-Device noise is the chip model's largest per-step cost: one Gaussian per device at every read and at every
-write (about 0.9 million per step on the default chip), and drawing them costs twenty times the arithmetic
-that uses them. A :class:`NormalStream` hands out the normals of a ``numpy.random.Generator`` in exactly the
-order ``generator.standard_normal`` gives them, so a result never depends on whether they were drawn ahead:
-while :func:`set_background` allows it, the next block of each stream is drawn on one worker thread (a Numba
-kernel without the GIL) while the main thread works, so on a machine with a spare core the draws cost the
-step almost nothing; otherwise they are drawn on demand, as before.
+A :class:`NormalStream` hands out the normals of a ``numpy.random.Generator`` in exactly the order
+``generator.standard_normal`` gives them, so a result never depends on whether they were drawn ahead: while
+the :mod:`.worker` runs in the background, the next block of each stream (the size of the last request) is
+drawn there by a Numba kernel without the GIL; otherwise blocks are drawn on demand.
 
 Once a stream has handed out a normal, its generator belongs to it: the generator runs ahead of what was
 consumed, and :meth:`NormalStream.state` gives the generator state at the consumption point (what a
@@ -16,16 +13,13 @@ checkpoint must record); :meth:`NormalStream.restart` drops what was drawn ahead
 from __future__ import annotations
 
 import os
-import threading
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 import numba
 import numpy as np
 
-_background = False
-_worker: ThreadPoolExecutor | None = None
-_worker_lock = threading.Lock()
+from cosim.analog.devices import worker
 
 
 @numba.njit(cache=True, nogil=True)
@@ -33,31 +27,6 @@ def _fill(generator, out):
     """``out[:] = generator.standard_normal(out.size)``: numpy's numbers in numpy's order, without the GIL."""
     for i in range(out.size):
         out[i] = generator.standard_normal()
-
-
-def set_background(enabled: bool) -> None:
-    """Allow (or stop) drawing ahead on the worker thread; the numbers handed out are the same either way."""
-    global _background
-    _background = bool(enabled)
-
-
-def _submit(fn, *args) -> Future:
-    """Run ``fn(*args)`` on the one worker thread (first-in first-out, so each stream's blocks stay in order)."""
-    global _worker
-    with _worker_lock:
-        if _worker is None:
-            _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cosim-normals")
-        return _worker.submit(fn, *args)
-
-
-def _forget_worker() -> None:
-    """After a fork, the child has no worker thread: start a new one on demand."""
-    global _worker, _worker_lock
-    _worker, _worker_lock = None, threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_worker)
 
 
 class NormalStream:
@@ -97,8 +66,8 @@ class NormalStream:
         if not 0 <= k <= self._peeked:
             raise ValueError(f"cannot consume {k} normals: the last peek gave {self._peeked}")
         self._pos, self._peeked = self._pos + k, 0
-        if _background and not self._ahead and self._block:
-            self._ahead.append(_submit(self._draw, self._block))
+        if worker.background() and not self._ahead and self._block:
+            self._ahead.append(worker.submit(self._draw, self._block))
 
     def state(self) -> dict:
         """The generator state after the normals consumed so far: where ``generator`` would be had every
@@ -147,4 +116,4 @@ class NormalStream:
         self._pid = os.getpid()
         if self._ahead:
             raise RuntimeError("a device noise stream was drawing ahead when the process forked; fork before "
-                               "training, or call cosim.analog.devices.normals.set_background(False) first")
+                               "training, or call cosim.analog.devices.worker.set_background(False) first")
