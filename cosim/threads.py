@@ -3,8 +3,9 @@ may use (its CPU affinity, e.g. under ``taskset`` or a container's CPU set) and 
 leave idle, so that no setting oversubscribes a busy machine.
 
 Idle cores are estimated from the 1-minute load average (runnable tasks, ``os.getloadavg``) less this
-process's own busy cores over the last interval (its CPU time over wall time); a core counts as idle when
-other processes use less than ``IDLE_MARGIN`` of it. During training the count is re-checked every
+process's own share of it (:func:`own_load` at the start: its busy cores since it started, weighted as the
+load average weighs them; at a re-check, its busy cores over the last interval, CPU time over wall time); a
+core counts as idle when other processes use less than ``IDLE_MARGIN`` of it. During training the count is re-checked every
 ``RECHECK_S`` seconds (:func:`recheck`, called by the trainer once per step), so a run that starts on idle
 cores drops to one thread when other jobs arrive, and takes the second core back when they leave.
 
@@ -24,8 +25,10 @@ with passive ones.
 
 from __future__ import annotations
 
+import math
 import os
 import time
+from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when Numba first starts its OpenMP threads
 
@@ -35,6 +38,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 IDLE_MARGIN = 0.3  # a core is idle when other processes use less than this share of it, on average
 RECHECK_S = 30.0  # seconds between re-checks of the idle cores during a run
 PARALLEL_MIN = 1 << 20  # elements from which an element-wise Numba pass is split over threads
+LOAD_WINDOW_S = 60.0  # time constant of the 1-minute load average, an exponential average of runnable tasks
 
 
 def available_cores() -> int:
@@ -52,6 +56,27 @@ def idle_cores(own_busy: float = 0.0) -> int:
     return max(0, min(cores, int(cores - others + IDLE_MARGIN)))
 
 
+def process_age_s() -> float:
+    """Seconds since this process started (Linux: /proc/self/stat against the boot clock); 0 when unknown."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22, starttime, in clock ticks after boot
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started)
+    except (OSError, IndexError, ValueError, AttributeError):
+        return 0.0
+
+
+def own_load() -> float:
+    """This process's share of the 1-minute load average now (cores): its mean busy cores since it started
+    (CPU time over age), weighted as the load average weighs them: an exponential average with time constant
+    ``LOAD_WINDOW_S`` to which the process added nothing before it started. 0 when its age is unknown."""
+    age = process_age_s()
+    if age <= 0.0:
+        return 0.0
+    times = os.times()
+    return (times.user + times.system) / age * -math.expm1(-age / LOAD_WINDOW_S)
+
+
 def blas_threads(requested: int, own_busy: float = 0.0) -> int:
     """The BLAS threads a run asking for ``requested`` gets: at least 1, at most the available and idle cores."""
     return max(1, min(int(requested), available_cores(), idle_cores(own_busy)))
@@ -63,7 +88,7 @@ class SolverThreads:
 
     def __init__(self, requested: int, recheck_s: float = RECHECK_S):
         self.requested, self.recheck_s = int(requested), recheck_s
-        self.threads = blas_threads(self.requested)
+        self.threads = blas_threads(self.requested, own_load() if self.requested > 1 else 0.0)
         self._limits = None
         self._mark = self._clock()
 

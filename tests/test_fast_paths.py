@@ -297,18 +297,18 @@ def test_blocked_installation_sums_do_not_depend_on_threads(shape):
     for kernel in (crossbar_update.serial_scaled_copy_with_sums, crossbar_update.parallel_scaled_copy_with_sums):
         two_numba_threads()
         out, rows, columns = np.empty(shape), np.zeros(shape[0]), np.zeros(shape[1])
-        lowest = kernel(source, 2e-5, out, rows, columns)
+        negative = kernel(source, 2e-5, out, rows, columns)
         results.append((out, rows, columns))
         np.testing.assert_array_equal(out, source * 2e-5)
         np.testing.assert_allclose(rows, out.sum(axis=1), rtol=1e-13)
         np.testing.assert_allclose(columns, out.sum(axis=0), rtol=1e-13)
-        assert lowest == 0.0
+        assert negative == 0
     numba.set_num_threads(outer)
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
-    source[-1, -1] = -3.0
-    assert crossbar_update.parallel_scaled_copy_with_sums(source, 1.0, np.empty(shape), np.zeros(shape[0]),
-                                                          np.zeros(shape[1])) == -3.0
+    source[-1, -1] = source[0, 0] = -3.0
+    for kernel in (crossbar_update.serial_scaled_copy_with_sums, crossbar_update.parallel_scaled_copy_with_sums):
+        assert kernel(source, 1.0, np.empty(shape), np.zeros(shape[0]), np.zeros(shape[1])) == 2
 
 
 def test_parallel_kernels_follow_the_solver_threads(monkeypatch):

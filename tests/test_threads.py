@@ -3,7 +3,7 @@
 import os
 import time
 
-import numpy  # noqa: F401  (loads the BLAS library threadpoolctl limits)
+import numpy as np  # (also loads the BLAS library threadpoolctl limits)
 
 from threadpoolctl import threadpool_info
 
@@ -36,6 +36,38 @@ def test_threads_are_capped_at_the_idle_cores(monkeypatch):
         assert threads.blas_threads(8) == max(1, idle) and threads.blas_threads(2) == min(2, max(1, idle))
     monkeypatch.setattr(os, "getloadavg", lambda: (2.0, 2.0, 2.0))
     assert threads.idle_cores(own_busy=2.0) == 4  # this process's own load is not the others'
+
+
+def fake_process(monkeypatch, threads, age_s, cpu_s):
+    """This process as started ``age_s`` seconds ago, busy for ``cpu_s`` CPU seconds since."""
+    monkeypatch.setattr(threads, "process_age_s", lambda: age_s)
+    monkeypatch.setattr(os, "times", lambda: os.times_result((cpu_s, 0.0, 0.0, 0.0, age_s)))
+
+
+def test_own_load_is_the_share_of_the_load_average_this_process_makes(monkeypatch):
+    import cosim.threads as threads
+
+    assert 0.0 < threads.process_age_s() < 1e6  # the real one, on Linux
+    fake_process(monkeypatch, threads, 600.0, 600.0)  # busy on one core for ten minutes: the full core
+    assert abs(threads.own_load() - 1.0) < 1e-4
+    fake_process(monkeypatch, threads, 60.0, 60.0)  # one minute: the average has taken 1 - 1/e of it
+    assert abs(threads.own_load() - (1.0 - np.exp(-1.0))) < 1e-12
+    fake_process(monkeypatch, threads, 0.0, 0.0)  # age unknown
+    assert threads.own_load() == 0.0
+
+
+def test_a_run_on_an_idle_machine_gets_its_threads_though_it_made_the_load(monkeypatch):
+    """The load average counts the run itself: at start-up its own busy core is not others' load."""
+    import cosim.threads as threads
+
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    fake_process(monkeypatch, threads, 45.0, 44.0)  # a benchmark busy since it started, 45 s ago
+    for load, chosen in [(0.6, 2), (1.2, 1), (2.6, 1)]:  # idle; the other core half busy; both busy
+        monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
+        assert threads.SolverThreads(2).threads == chosen
+    fake_process(monkeypatch, threads, 45.0, 0.5)  # an idle process: all the load is others'
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.8, 0.8, 0.8))
+    assert threads.SolverThreads(2).threads == 1
 
 
 def test_recheck_follows_the_load_of_other_processes(monkeypatch):

@@ -245,8 +245,8 @@ class ResistiveNetwork:
             out = present[l] if reuse and present is not None and present[l] is not w else np.empty(shape, self.dtype)
             out.flags.writeable = True
             rows, columns = np.zeros(shape[0]), np.zeros(shape[1])
-            lowest = scaled_copy_with_sums(np.ascontiguousarray(w), float(scale), out, rows, columns)
-            if lowest < 0 or not (np.isfinite(rows).all() and np.isfinite(columns).all()):
+            negative = scaled_copy_with_sums(np.ascontiguousarray(w), float(scale), out, rows, columns)
+            if negative or not (np.isfinite(rows).all() and np.isfinite(columns).all()):
                 self._reject(l, np.asarray(w) * scale)
             out.flags.writeable = False
             installed.append(out)
