@@ -39,6 +39,8 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from cosim.threads import solver_threads
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ("default.yaml", "default_ideal.yaml")
 
@@ -226,7 +228,28 @@ def best_of(functions: dict, repeats: int, steps: int) -> dict:
     return best
 
 
-def step_table(steps: int, repeats: int) -> None:
+def configured_threads(name: str) -> int:
+    """``solver.threads`` of chip_configs/``name``: what a run of it asks for."""
+    from cosim.config.loader import load_config
+
+    return load_config(ROOT / "chip_configs" / name).solver.threads
+
+
+def without_worker(step):
+    """``step`` with the device worker off (its work done on the main thread, as on a busy machine)."""
+    from cosim import worker
+
+    def serial():
+        allowed = worker.background()
+        worker.set_background(False)
+        try:
+            step()
+        finally:
+            worker.set_background(allowed)
+    return serial
+
+
+def step_table(steps: int, repeats: int, device_worker: bool) -> None:
     sessions = {name: session(name, 32 * steps) for name in CONFIGS}
     steps_of = {name: stepper(s) for name, s in sessions.items()}
     for step in steps_of.values():
@@ -243,7 +266,9 @@ def step_table(steps: int, repeats: int) -> None:
     floors = {name: gemm_floor(s.chain, sweeps[name], s.trainer.batch_size) for name, s in sessions.items()}
     products = {name: product_timer(floors[name], sessions[name].chain.analog_blocks[0].network.dtype)
                 for name in CONFIGS}
-    best = best_of({**steps_of, **{f"{name} GEMMs": products[name][0] for name in CONFIGS}}, repeats, steps)
+    serial = {f"{CONFIGS[0]} without the device worker": without_worker(steps_of[CONFIGS[0]])} if device_worker else {}
+    best = best_of({**steps_of, **serial, **{f"{name} GEMMs": products[name][0] for name in CONFIGS}}, repeats,
+                   steps)
     print("| config | step ms | GEMM floor ms | step / floor | GEMM GFLOP/s | chip share | products (m x k x n, count) |")
     print("|---|---|---|---|---|---|---|")
     for name in CONFIGS:
@@ -253,6 +278,9 @@ def step_table(steps: int, repeats: int) -> None:
         listed = ", ".join(f"{m}x{k}x{n} x{c:g}" for (m, k, n), c in floors[name].items())
         print(f"| {name} | {1e3 * best[name]:.2f} | {1e3 * gemm:.2f} | {best[name] / gemm:.2f} | "
               f"{flops / gemm / 1e9:.1f} | {100 * chip:.0f} % | {listed} |")
+    for name in serial:
+        print(f"| {name} | {1e3 * best[name]:.2f} | {1e3 * best[f'{CONFIGS[0]} GEMMs']:.2f} | "
+              f"{best[name] / best[f'{CONFIGS[0]} GEMMs']:.2f} | | | (device noise drawn on the main thread) |")
     extra = best[CONFIGS[0]] - best[CONFIGS[1]]
     print(f"\nThe chip's non-idealities cost {1e3 * extra:.2f} ms per step, {100 * extra / best[CONFIGS[0]]:.0f} % of "
           f"the {CONFIGS[0]} step (its step minus its ideal twin's).")
@@ -267,8 +295,6 @@ def step_table(steps: int, repeats: int) -> None:
 def xl_threads(quick: bool, repeats: int) -> None:
     """Step time of the XL network with 1 and 2 threads, and as a run asking for 2 gets them (capped at the
     idle cores, :mod:`cosim.threads`), interleaved."""
-    from cosim.threads import solver_threads
-
     cores = len(os.sched_getaffinity(0))
     overrides = ["model.blocks.0.hidden=[1024]"] if quick else []
     s = session("fmnist_drn_xl.yaml", 64, overrides)
@@ -352,9 +378,11 @@ def main(argv=None) -> None:
     steps, repeats = (3, 2) if args.quick else (20, 5)
     print(f"Machine: {machine()}; numpy {np.__version__}")
     if "step" in args.parts:
-        with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
+        with solver_threads(configured_threads(CONFIGS[0])) as chosen, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            step_table(steps, repeats)
+            print(f"solver threads {chosen.threads}, device worker {'on' if chosen.device_worker else 'off'} "
+                  f"(cosim.threads' choice at load average {os.getloadavg()[0]:.1f})")
+            step_table(steps, repeats, chosen.device_worker)
     if "xl" in args.parts:
         xl_threads(args.quick, 2 if args.quick else 4)
     if "run" in args.parts:

@@ -57,7 +57,8 @@ REQUESTS = [(100, 100), (100, 37), (50, 50), (200, 3), (10, 10), (64, 0), (300, 
 def test_normal_stream_gives_the_generators_numbers_in_order(background):
     """Drawn ahead or not, the normals handed out are the generator's own, in order, and the state recorded
     is that at the consumption point (what drawing them on demand would have left)."""
-    from cosim.analog.devices import normals, worker
+    from cosim import worker
+    from cosim.analog.devices import normals
 
     stream, reference = normals.NormalStream(np.random.default_rng(5)), np.random.default_rng(5)
     worker.set_background(background)
@@ -79,7 +80,7 @@ def test_normal_stream_gives_the_generators_numbers_in_order(background):
 
 def test_training_draws_the_same_device_noise_drawn_ahead_or_not():
     """Two steps of a noisy chip: the same conductances and the same recorded stream states either way."""
-    from cosim.analog.devices import worker
+    from cosim import worker
 
     outcomes = []
     for background in (False, True):
@@ -103,7 +104,7 @@ def test_training_draws_the_same_device_noise_drawn_ahead_or_not():
 def test_the_device_worker_runs_work_beside_the_main_thread_only_when_allowed():
     import threading
 
-    from cosim.analog.devices import worker
+    from cosim import worker
 
     assert worker.submit(threading.current_thread).result() is threading.main_thread()
     worker.set_background(True)

@@ -88,3 +88,23 @@ def test_recheck_follows_the_load_of_other_processes(monkeypatch):
         threads.recheck()
         assert chosen.threads == 1 and blas_limit() == {1}
     assert threads._active is None
+
+
+def test_the_device_worker_runs_only_on_a_core_the_solver_leaves_idle(monkeypatch):
+    """Default chip (1 solver thread) on 2 idle cores: the worker runs; when others load the machine it
+    stops at the next re-check, and the block leaves the worker as it found it."""
+    import cosim.threads as threads
+    from cosim import worker
+
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    fake_process(monkeypatch, threads, 45.0, 0.5)
+    load = [0.0]
+    monkeypatch.setattr(os, "getloadavg", lambda: (load[0],) * 3)
+    assert not threads.SolverThreads(2).device_worker  # both cores go to the solver
+    with threads.solver_threads(1) as chosen:
+        assert chosen.device_worker and worker.background()
+        load[0], chosen.recheck_s = 3.0, 0.0
+        time.sleep(0.01)
+        threads.recheck()
+        assert not chosen.device_worker and not worker.background()
+    assert not worker.background()

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.analog.devices import drift, kernels, worker
+from cosim import worker
+from cosim.analog.devices import drift, kernels
 from cosim.analog.devices.model import DeviceModel
 from cosim.analog.devices.normals import NormalStream
 

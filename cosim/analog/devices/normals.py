@@ -2,7 +2,7 @@
 
 A :class:`NormalStream` hands out the normals of a ``numpy.random.Generator`` in exactly the order
 ``generator.standard_normal`` gives them, so a result never depends on whether they were drawn ahead: while
-the :mod:`.worker` runs in the background, the next block of each stream (the size of the last request) is
+the :mod:`cosim.worker` runs in the background, the next block of each stream (the size of the last request) is
 drawn there by a Numba kernel without the GIL; otherwise blocks are drawn on demand.
 
 Once a stream has handed out a normal, its generator belongs to it: the generator runs ahead of what was
@@ -19,7 +19,7 @@ from concurrent.futures import Future
 import numba
 import numpy as np
 
-from cosim.analog.devices import worker
+from cosim import worker
 
 
 @numba.njit(cache=True, nogil=True)
@@ -116,4 +116,4 @@ class NormalStream:
         self._pid = os.getpid()
         if self._ahead:
             raise RuntimeError("a device noise stream was drawing ahead when the process forked; fork before "
-                               "training, or call cosim.analog.devices.worker.set_background(False) first")
+                               "training, or call cosim.worker.set_background(False) first")

@@ -4,8 +4,8 @@ Device noise is the chip model's largest per-step cost: one Gaussian per device 
 write (about 0.65 million per step on the default chip), drawing them costs twenty times the arithmetic that
 uses them, and the 1/f read-noise amplitude of every device is recomputed after every write. None of it
 depends on the step's solves, so while :func:`set_background` allows it, that work runs here, first in
-first out, while the main thread solves (:class:`~.normals.NormalStream` draws the next block of each stream;
-:class:`~.array.DeviceArray` prepares its next read's amplitudes). The results never depend on where the work
+first out, while the main thread solves (:class:`~cosim.analog.devices.normals.NormalStream` draws the next block of each stream;
+:class:`~cosim.analog.devices.DeviceArray` prepares its next read's amplitudes). The results never depend on where the work
 ran. Whether to allow it is :mod:`cosim.threads`' choice: only with a core to spare (on a busy machine the
 main thread would wait for a descheduled worker).
 """
