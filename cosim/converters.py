@@ -110,17 +110,20 @@ class Converter:
 def quantise(values, lo, lsb, offset_lsb, rng, noise_lsb, code_counts, out):
     """One pass of conversions: code = rint((v - lo) / lsb + offset_lsb + noise_lsb z), z standard Gaussian
     from ``rng`` (None: no noise), saturated to [0, levels - 1] and counted in ``code_counts`` (levels =
-    its length); out = lo + code * lsb. Returns how many values saturated."""
-    top = code_counts.size - 1
-    saturated = 0
+    its length); out = lo + code * lsb. Returns how many values saturated. The raw codes go through ``out``
+    (exact: at most 24 bits), so that the noiseless first loop vectorises."""
+    top = float(code_counts.size - 1)
     for i in range(values.size):
         code = (values[i] - lo) / lsb + offset_lsb
         if rng is not None:
             code += noise_lsb * rng.standard_normal()
-        code = np.rint(code)
+        out[i] = np.rint(code)
+    saturated = 0
+    for i in range(values.size):
+        code = float(out[i])
         if code < 0 or code > top:
             saturated += 1
-            code = min(max(code, 0.0), float(top))
+            code = min(max(code, 0.0), top)
         code_counts[int(code)] += 1
         out[i] = lo + code * lsb
     return saturated

@@ -356,3 +356,27 @@ def test_parallel_layer_update_equals_the_serial_one(shockley):
     assert results[0][0] == results[1][0]
     np.testing.assert_array_equal(results[0][1], results[1][1])
     np.testing.assert_allclose(results[0][0][1], np.abs(results[0][1]).max(), rtol=0)
+
+
+# ---------------------------------------------------------------- converters against the numpy form
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("noise_lsb", [0.0, 0.7])
+def test_quantise_kernel_equals_the_numpy_form(dtype, noise_lsb):
+    """Codes, saturation count, code histogram and reconstructed values, noise from the same stream."""
+    from cosim.converters import quantise
+
+    values = (np.random.default_rng(3).standard_normal(5000) * 0.6).astype(dtype)  # some beyond [-1, 1]
+    lo, lsb, offset, levels = -1.0, 2.0 / 63, 0.3, 64
+    reference_rng = np.random.default_rng(4)
+    codes = (values.astype(np.float64) - lo) / lsb + offset  # the kernel works in float64
+    if noise_lsb:
+        codes = codes + noise_lsb * reference_rng.standard_normal(values.size)
+    codes = np.rint(codes)
+    expected_saturated = int(((codes < 0) | (codes > levels - 1)).sum())
+    codes = np.clip(codes, 0, levels - 1)
+    counts, out = np.zeros(levels, np.int64), np.empty_like(values)
+    saturated = quantise(values, lo, lsb, offset, np.random.default_rng(4) if noise_lsb else None, noise_lsb,
+                         counts, out)
+    assert saturated == expected_saturated > 0
+    np.testing.assert_array_equal(counts, np.bincount(codes.astype(int), minlength=levels))
+    np.testing.assert_array_equal(out, (lo + codes * lsb).astype(dtype))
