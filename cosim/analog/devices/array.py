@@ -61,6 +61,7 @@ class DeviceArray:
         self._draws = None  # per-device draws of the retention law, for the present programming
         self._aged = None  # cached at the present age
         self._power = None  # a future of (G/G_max)^-exponent of the 1/f law, for the present programming
+        self._next_read = None  # a future of the next read, prepared on the device worker
 
     # ------------------------------------------------------------------ writes
     def program(self, target: np.ndarray) -> np.ndarray:
@@ -101,12 +102,16 @@ class DeviceArray:
 
     def _keep(self, g: np.ndarray | None) -> np.ndarray | None:
         """Keep ``g`` as the programmed state and restart the clock (time between training writes is neglected).
-        The 1/f law's ``(G/G_max)^-exponent`` of the new state is prepared on the device worker."""
+        The 1/f law's ``(G/G_max)^-exponent`` of the new state and, while the worker runs in the background, the
+        next read at this age are prepared on the device worker (the read's normals are consumed when it is
+        taken, so an unused one changes nothing)."""
         m = self.model
         self.conductances = g
-        self.age, self._draws, self._aged = 0.0, None, None
+        self.age, self._draws, self._aged, self._next_read = 0.0, None, None, None
         self._power = (worker.submit(_one_over_f_power, g, m.g_max, m.read_noise_1f_exponent)
                        if m.read_noise_1f and g is not None else None)
+        if g is not None and m.noisy_reads and worker.background():  # the next read, its normals not yet consumed
+            self._next_read = worker.submit(self._noisy_read, g, self._power, self.normals.peek(g.size))
         return g
 
     # ------------------------------------------------------------------ time and reads
@@ -114,7 +119,7 @@ class DeviceArray:
         """Set the time since programming (s, >= 0); the programmed state is unchanged."""
         if seconds < 0:
             raise ValueError(f"a device age must be >= 0 s, got {seconds}")
-        self.age, self._aged = float(seconds), None
+        self.age, self._aged, self._next_read = float(seconds), None, None
 
     def aged(self) -> np.ndarray:
         """The conductances (S) at the present age, without read noise (the programmed ones at age 0)."""
@@ -129,13 +134,20 @@ class DeviceArray:
         g, m = self.aged(), self.model
         if not m.noisy_reads:
             return g
-        band, power = 0.0, None
+        prepared, self._next_read = self._next_read, None
+        out = prepared.result() if prepared is not None else self._noisy_read(g, self._power, self.normals.peek(g.size))
+        self.normals.advance(g.size)
+        return out
+
+    def _noisy_read(self, g: np.ndarray, power, z: np.ndarray) -> np.ndarray:
+        """A read of the state ``g`` at the present age with the normals ``z``; ``power``: the future of the
+        1/f amplitudes' state dependence (None without 1/f noise)."""
+        m, band = self.model, 0.0
         if m.read_noise_1f:
-            power = self._power.result()
+            power = power.result()
             band = float(drift.one_over_f_read_noise_std(1.0, 1.0, max(self.age, m.retention_t0), m.t_read))
         out = np.empty_like(g)
-        kernels.noisy_read(g, power, m.read_noise_1f, drift.PCM_Q_MAX, band, m.read_noise,
-                           self.normals.take(g.size), out)
+        kernels.noisy_read(g, power, m.read_noise_1f, drift.PCM_Q_MAX, band, m.read_noise, z, out)
         return out
 
     def _retained(self) -> np.ndarray:

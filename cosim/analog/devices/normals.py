@@ -3,7 +3,8 @@
 A :class:`NormalStream` hands out the normals of a ``numpy.random.Generator`` in exactly the order
 ``generator.standard_normal`` gives them, so a result never depends on whether they were drawn ahead: while
 the :mod:`cosim.worker` runs in the background, the next block of each stream (the size of the last request) is
-drawn there by a Numba kernel without the GIL; otherwise blocks are drawn on demand.
+drawn there by a Numba kernel without the GIL; otherwise blocks are drawn on demand. The worker only touches
+the generator; the stream's bookkeeping stays on the calling thread.
 
 Once a stream has handed out a normal, its generator belongs to it: the generator runs ahead of what was
 consumed, and :meth:`NormalStream.state` gives the generator state at the consumption point (what a
@@ -20,6 +21,10 @@ import numba
 import numpy as np
 
 from cosim import worker
+
+#: blocks drawn ahead per stream: a device array takes one block per write and one per read, and prepares a
+#: read right after a write, so the read's block must have been started a step before
+AHEAD = 2
 
 
 @numba.njit(cache=True, nogil=True)
@@ -61,12 +66,12 @@ class NormalStream:
         return view
 
     def advance(self, k: int) -> None:
-        """Consume the first ``k`` normals of the last :meth:`peek`; while drawing ahead is allowed, start
-        drawing the next block of the last request's size."""
+        """Consume the first ``k`` normals of the last :meth:`peek`; while drawing ahead is allowed, keep
+        ``AHEAD`` blocks of the last request's size drawn or being drawn."""
         if not 0 <= k <= self._peeked:
             raise ValueError(f"cannot consume {k} normals: the last peek gave {self._peeked}")
         self._pos, self._peeked = self._pos + k, 0
-        if worker.background() and not self._ahead and self._block:
+        while worker.background() and len(self._ahead) < AHEAD and self._block:
             self._ahead.append(worker.submit(self._draw, self._block))
 
     def state(self) -> dict:
