@@ -23,13 +23,14 @@
 from __future__ import annotations
 
 import argparse
-import platform
 import time
 import warnings
 from pathlib import Path
 from contextlib import contextmanager
 
 import numpy as np
+
+from machine import describe
 
 from cosim.analog import ConvergenceWarning, ConvHopfieldNetwork, ConvLayer, DenseLayer, HopfieldBlock, HopfieldSolver
 from cosim.analog.hopfield.conv import ConvCoupling
@@ -38,17 +39,6 @@ from cosim.config import load_config
 from cosim.learning.gradcheck import compare
 from cosim.results import load_checkpoint
 from cosim.runner import gradient_agreement, prepare
-
-
-def machine() -> str:
-    try:
-        names = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")]
-        cpu = f"{names[0]} x {len(names)} logical CPUs"
-    except (OSError, IndexError):
-        cpu = platform.processor() or "unknown CPU"
-    a = np.random.default_rng(0).normal(size=(512, 512)).astype(np.float32)
-    best = min(_timed(lambda: a @ a) for _ in range(5))
-    return f"{cpu}; numpy {np.__version__}; GEMM 512^3 float32: {2 * 512 ** 3 / best / 1e9:.1f} GFLOP/s"
 
 
 def _timed(f) -> float:
@@ -315,7 +305,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,2,3", help="splitting: the block sizes")
     args = parser.parse_args()
     quick, sections = args.quick, args.sections.split(",")
-    print(machine(), "(figures measured on a shared, loaded machine)")
+    print("\n".join(describe()), "\n(figures measured on a shared, loaded machine)")
     if "speed" in sections:
         speed(16 if quick else 32, 8 if quick else 32, 4 if quick else 16, 5 if quick else 20)
     if "static" in sections:

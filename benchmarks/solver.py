@@ -29,15 +29,14 @@ Threads are set deliberately: BLAS via threadpoolctl (--threads, default 1); the
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import time
 import warnings
 from dataclasses import dataclass
 
-import numba
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from machine import describe
+from threadpoolctl import threadpool_limits
 
 from cosim.analog import BCDSolver, ConvergenceWarning, IdealDiode, ResistiveNetwork
 
@@ -207,22 +206,7 @@ def run_case(case: Case, batch: int, dtype, network: ResistiveNetwork, rng, repe
 
 # ---------------------------------------------------------------------------------------- report
 def machine_facts(threads: int) -> list[str]:
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            info = f.read()
-        names = [line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")]
-        if names:
-            cpu = f"{names[0]} x {len(names)} logical CPUs"
-    except OSError:
-        pass
-    lines = [f"CPU: {cpu}", f"Python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}"]
-    for pool in threadpool_info():
-        lines.append(
-            f"threadpoolctl: {pool.get('user_api')} {pool.get('internal_api')} {pool.get('version')} "
-            f"kernel={pool.get('architecture')} threads={pool.get('num_threads')} ({pool.get('filepath')})")
-    lines.append(f"BLAS threads requested: {threads}; Numba kernels: serial (njit, no prange)")
-    return lines
+    return [*describe(), f"BLAS threads requested: {threads}; Numba kernels: serial (njit, no prange)"]
 
 
 def format_table(rows) -> str:

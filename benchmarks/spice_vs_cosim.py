@@ -24,11 +24,11 @@ max |dv| between the tools (the check that they solved the same thing).
 from __future__ import annotations
 
 import argparse
-import platform
 import subprocess
 import time
 
 import numpy as np
+from machine import describe
 from threadpoolctl import threadpool_limits
 
 from cosim.analog import BCDSolver, ResistiveNetwork, ShockleyDiode
@@ -108,7 +108,8 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
-    print(f"{ngspice_version()}; Python {platform.python_version()}; numpy {np.__version__}; 1 BLAS thread")
+    print(f"{ngspice_version()}; 1 BLAS thread")
+    print("\n".join(describe()))
     rows = []
     start = time.perf_counter()
     with threadpool_limits(limits=1, user_api="blas"):

@@ -36,6 +36,7 @@ import time
 import warnings
 
 import numpy as np
+from machine import describe
 
 PHASES = ("free", "nudged", "gradients", "optimiser", "write")
 
@@ -151,6 +152,7 @@ def main(argv=None) -> list[dict]:
     args = parser.parse_args(argv)
     if args.quick:
         args.widths, args.batches, args.dtypes = [256], [32], ["float32"]
+    print("\n".join(describe()))
     print(f"{'network':<20} {'batch':>5} {'dtype':>8} {'samples/s':>10} {'step ms':>8} "
           f"{'GEMM ms':>8} {'step/GEMM':>9} {'peak MB':>8}   split ms (" + ", ".join(PHASES) + ")")
     rows = []
