@@ -30,7 +30,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from machine import describe
+from _machine import describe
 
 from cosim.analog import ConvergenceWarning, ConvHopfieldNetwork, ConvLayer, DenseLayer, HopfieldBlock, HopfieldSolver
 from cosim.analog.hopfield.conv import ConvCoupling

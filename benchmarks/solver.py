@@ -35,7 +35,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from machine import describe
+from _machine import describe
 from threadpoolctl import threadpool_limits
 
 from cosim.analog import BCDSolver, ConvergenceWarning, IdealDiode, ResistiveNetwork

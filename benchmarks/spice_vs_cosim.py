@@ -28,7 +28,7 @@ import subprocess
 import time
 
 import numpy as np
-from machine import describe
+from _machine import describe
 from threadpoolctl import threadpool_limits
 
 from cosim.analog import BCDSolver, ResistiveNetwork, ShockleyDiode

@@ -36,7 +36,7 @@ import time
 import warnings
 
 import numpy as np
-from machine import describe
+from _machine import describe
 
 PHASES = ("free", "nudged", "gradients", "optimiser", "write")
 

@@ -14,7 +14,7 @@ import pytest
 
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = sorted((ROOT / "benchmarks").glob("*.py"))
+BENCHMARKS = sorted(p for p in (ROOT / "benchmarks").glob("*.py") if not p.name.startswith("_"))  # _*.py: shared code
 ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", "NUMBA_THREADING_LAYER": "workqueue", "MPLBACKEND": "Agg"}
 #: seconds per quick run (a cold Numba cache and a loaded 2-core machine included)
 TIMEOUT_S = 300

@@ -1,4 +1,4 @@
-"""The machine a benchmark ran on, as every benchmark prints it: CPU model, cores, load, library versions,
+"""The machine a benchmark ran on, as the benchmarks print it (shared code, not a benchmark): CPU model, cores, load, library versions,
 BLAS, and the GEMM speed measured now, so that a figure is read against the machine that produced it (the
 machines here differ by 5x in speed; a figure from elsewhere is never a ratio of this run)."""
 
@@ -51,6 +51,3 @@ def describe(gemm: bool = True) -> list[str]:
         lines.append(f"GEMM {GEMM_N}^3 float32, measured now: {gemm_gflops():.1f} GFLOP/s")
     return lines
 
-
-if __name__ == "__main__":  # python benchmarks/machine.py: the machine, as the benchmarks state it
-    print("\n".join(describe()))
