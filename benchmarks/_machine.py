@@ -1,6 +1,7 @@
-"""The machine a benchmark ran on, as the benchmarks print it (shared code, not a benchmark): CPU model, cores, load, library versions,
-BLAS, and the GEMM speed measured now, so that a figure is read against the machine that produced it (the
-machines here differ by 5x in speed; a figure from elsewhere is never a ratio of this run)."""
+"""The machine a benchmark ran on, as the benchmarks print it (shared code, not a benchmark): CPU model,
+cores, load, library versions, BLAS, and the GEMM speed measured now, so that a figure is read against the
+machine that produced it (the machines here differ by 5x in speed; a figure from elsewhere is never a ratio
+of this run)."""
 
 from __future__ import annotations
 
