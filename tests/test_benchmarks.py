@@ -18,6 +18,8 @@ BENCHMARKS = sorted(p for p in (ROOT / "benchmarks").glob("*.py") if not p.name.
 ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", "NUMBA_THREADING_LAYER": "workqueue", "MPLBACKEND": "Agg"}
 #: seconds per quick run (a cold Numba cache and a loaded 2-core machine included)
 TIMEOUT_S = 300
+#: the longest quick runs (18-52 s each on the 2-core machine at load average 3): -m slow, for a short default suite
+SLOW = {"conv.py", "splitting.py", "ir_drop_study.py"}
 
 
 def extra_args(name: str, tmp: Path) -> list[str]:
@@ -38,7 +40,8 @@ def test_every_benchmark_has_a_quick_mode():
         assert "--quick" in script.read_text(encoding="utf-8"), f"{script.name} has no --quick smoke mode"
 
 
-@pytest.mark.parametrize("script", BENCHMARKS, ids=[s.stem for s in BENCHMARKS])
+@pytest.mark.parametrize("script", [pytest.param(s, marks=pytest.mark.slow) if s.name in SLOW else s
+                                    for s in BENCHMARKS], ids=[s.stem for s in BENCHMARKS])
 def test_benchmark_quick_run(script, tmp_path):
     command = [sys.executable, str(script), "--quick", *extra_args(script.name, tmp_path)]
     done = subprocess.run(command, cwd=tmp_path, env={**os.environ, **ENVIRONMENT}, capture_output=True, text=True,
