@@ -399,3 +399,16 @@ def test_chunked_layer_update_equals_the_numpy_form(has_above):
     maxima = kernels.serial_layer_update(below, 0.7, above, 0.3, has_above, source, den, lo, hi, 0.0, 1.0, state)
     np.testing.assert_array_equal(state, expected)
     assert maxima == (np.abs(expected - v).max(), np.abs(expected).max())
+
+
+def test_transposed_crossbars_follow_every_install():
+    """network.transposed(l) is W[l]^T, C-contiguous, and a reinstall (in place or not) refreshes it."""
+    network = make_block(CASES[1]).network
+    first = [network.transposed(l) for l in range(network.n_layers)]
+    for l, t in enumerate(first):
+        assert t.flags.c_contiguous and not t.flags.writeable
+        np.testing.assert_array_equal(t, network.conductances[l].T)
+    for reuse in (False, True):
+        network.set_conductances([2.0 * w for w in network.conductances], reuse=reuse)
+        for l in range(network.n_layers):
+            np.testing.assert_array_equal(network.transposed(l), network.conductances[l].T)

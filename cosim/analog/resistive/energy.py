@@ -145,7 +145,7 @@ class ResistiveEnergy:
         """(V_{m-1} W[m-1], V_{m+1} W[m]^T): BLAS products into buffers kept for the whole relaxation."""
         net = self.network
         below = self.drive.product if m == 1 else np.matmul(state[m - 2], net.conductances[m - 1], out=self._below[m])
-        above = np.matmul(state[m], net.conductances[m].T, out=self._above[m]) if m < net.n_layers else None
+        above = np.matmul(state[m], net.transposed(m), out=self._above[m]) if m < net.n_layers else None
         if m >= 2:
             self._final[m - 1] = (0, below)
         if above is not None:

