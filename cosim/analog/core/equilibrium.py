@@ -49,7 +49,7 @@ class Nudge:
         current = self.current(dtype)
         if current.shape != (batch, source.shape[1]):
             raise ParameterError(f"nudge target/error must have shape {(batch, source.shape[1])}, got {current.shape}")
-        return source + current, den + dtype.type(self.conductance)
+        return source + current, (den + dtype.type(self.conductance) if self.conductance else den)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ replaced by their small-signal conductances) and driven by the output error as a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -46,9 +46,16 @@ def layer_rails(network: ResistiveNetwork, m: int) -> tuple[np.ndarray, np.ndarr
 
 
 def unbounded_rails(network: ResistiveNetwork, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """(-inf, +inf) bounds for the nodes of layer m."""
-    unbounded = np.full((1, network.sizes[m]), np.inf, dtype=network.dtype)
-    return -unbounded, unbounded
+    """(-inf, +inf) bounds for the nodes of layer m (read-only, shared by every solve)."""
+    return _unbounded(network.sizes[m], network.dtype.str)
+
+
+@lru_cache(maxsize=64)
+def _unbounded(size: int, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    bounds = np.full((2, size), np.inf, dtype=dtype)
+    bounds[0] = -np.inf
+    bounds.flags.writeable = False
+    return bounds[:1], bounds[1:]
 
 
 def phase_terms(network: ResistiveNetwork, batch: int, nudge: Nudge | None) -> list[LayerTerms]:
@@ -59,7 +66,7 @@ def phase_terms(network: ResistiveNetwork, batch: int, nudge: Nudge | None) -> l
         den = network.self_conductances[m - 1][None, :]
         if m == network.n_layers and nudge is not None:
             source, den = nudge.apply(source, den, batch, network.dtype)
-            if not (den > 0).all():
+            if nudge.conductance < 0 and not (den > 0).all():  # only a negative conductance can empty a node
                 raise ParameterError(
                     f"nudge beta={nudge.beta} exceeds the self-conductance of an output node "
                     f"(min {network.self_conductances[-1].min():.3g} S); use a smaller beta"
