@@ -416,3 +416,22 @@ def test_transposed_crossbars_follow_every_install():
         network.set_conductances([2.0 * w for w in network.conductances], reuse=reuse)
         for l in range(network.n_layers):
             np.testing.assert_array_equal(network.transposed(l), network.conductances[l].T)
+
+
+@pytest.mark.parametrize("case", CASES[:2], ids=[c.id for c in CASES[:2]])
+def test_products_of_zero_layers_skipped_on_a_cold_start(case, monkeypatch):
+    """A cold start writes the products of its all-zero layers as zeros instead of GEMMs: the free
+    equilibrium and the adjoint are bitwise those of the straightforward solve, in as many sweeps."""
+    from cosim.analog.resistive.energy import ResistiveEnergy
+
+    block = make_block(case, tol=1e-12)
+    x = make_inputs(block.network, 4)
+    error = np.random.default_rng(2).normal(size=(4, block.network.output_width))
+    fast = block.solver.relax(x)
+    fast_adjoint = block.solver.adjoint(fast, error)
+    monkeypatch.setattr(ResistiveEnergy, "note_zero_layers", lambda self, state: None)
+    plain = block.solver.relax(x)
+    plain_adjoint = block.solver.adjoint(plain, error)
+    assert fast.info.sweeps == plain.info.sweeps
+    for a, b in zip(fast.layers + fast_adjoint, plain.layers + plain_adjoint):
+        np.testing.assert_array_equal(a, b)

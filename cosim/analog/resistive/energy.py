@@ -131,6 +131,7 @@ class ResistiveEnergy:
         self._below = {m: np.empty((batch, network.sizes[m]), network.dtype) for m in range(2, n + 1)}
         self._above = {m: np.empty((batch, network.sizes[m]), network.dtype) for m in range(1, n)}
         self._final: dict[int, tuple[int, np.ndarray]] = {}  # see final_products
+        self._zero: set[int] = set()  # see note_zero_layers
 
     @classmethod
     def phase(cls, network: ResistiveNetwork, drive: InputDrive, nudge: Nudge | None = None,
@@ -148,11 +149,24 @@ class ResistiveEnergy:
         return cls(network, drive, adjoint_terms(network, equilibrium, error))
 
     # ------------------------------------------------------------------ exact block descent
+    def note_zero_layers(self, state) -> None:
+        """Remember the layers of a starting state whose voltages are all zero (a cold start): until block
+        descent updates them, their products are zeros, written without a GEMM (the same values)."""
+        self._zero = {m for m, s in enumerate(state, start=1) if not s.any()}
+
+    def _product(self, layer: int, v: np.ndarray, w: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """v w into ``out``, where v holds the voltages of ``layer``."""
+        if layer in self._zero:
+            out.fill(0)
+            return out
+        return np.matmul(v, w, out=out)
+
     def layer_inputs(self, m: int, state) -> tuple[np.ndarray, np.ndarray | None]:
         """(V_{m-1} W[m-1], V_{m+1} W[m]^T): BLAS products into buffers kept for the whole relaxation."""
         net = self.network
-        below = self.drive.product if m == 1 else np.matmul(state[m - 2], net.conductances[m - 1], out=self._below[m])
-        above = np.matmul(state[m], net.transposed(m), out=self._above[m]) if m < net.n_layers else None
+        below = (self.drive.product if m == 1
+                 else self._product(m - 1, state[m - 2], net.conductances[m - 1], self._below[m]))
+        above = self._product(m + 1, state[m], net.transposed(m), self._above[m]) if m < net.n_layers else None
         if m >= 2:
             self._final[m - 1] = (0, below)
         if above is not None:
@@ -170,6 +184,7 @@ class ResistiveEnergy:
         """Kirchhoff's law at every node of layer m (:func:`kernels.layer_update`); returns (max |dv|, max |v|)."""
         below, above = inputs
         a, kappa, source, den, lo, hi, i_s, nvt = self._layer[m - 1]
+        self._zero.discard(m)
         for gap, side in ((m, 0), (m - 1, 1)):  # the products of layer m's present voltages go stale
             if self._final.get(gap, (None,))[0] == side:
                 del self._final[gap]

@@ -84,6 +84,8 @@ class ResistiveSolver:
             drive = self.drive_from_voltages(drive.input_voltages)
         energy = ResistiveEnergy.phase(net, drive, nudge, self.capacitance)
         state = initial_state(net.sizes, drive.input_voltages.shape[0], net.dtype, energy.lower, energy.upper, init)
+        if init is None:
+            energy.note_zero_layers(state)
         info = self.dynamics.run(energy, state, free=nudge is None)
         check_convergence(info, self.tol, self.on_unconverged, "relaxation", self.dynamics.remedy)
         products = energy.final_products() if isinstance(self.dynamics, BlockDescent) else None
@@ -107,7 +109,9 @@ class ResistiveSolver:
         if net.dtype == np.float32:
             tol = max(tol, 1e-6)
         solver = BlockDescent(tol, self.max_sweeps)
-        info = solver.run(ResistiveEnergy.adjoint(net, equilibrium, error), lam[1:])
+        energy = ResistiveEnergy.adjoint(net, equilibrium, error)
+        energy.note_zero_layers(lam[1:])
+        info = solver.run(energy, lam[1:])
         check_convergence(info, tol, self.on_unconverged, "adjoint solve", solver.remedy)
         return lam
 
