@@ -1,5 +1,6 @@
-"""Matplotlib helpers for reports: SI-prefixed axes, log-coloured annotated heat maps, figures of fixed size
-with panel grids that wrap, and figures embedded as base64 PNG (no files, no network).
+"""Matplotlib helpers for reports: SI-prefixed axes, the colours of log-scaled heat tables (drawn by the
+browser, :func:`cosim.report.html.heat_table`), figures of fixed size with panel grids that wrap, and figures
+embedded as base64 PNG (no files, no network).
 
 Every figure here has a fixed size in inches whatever it shows (tiles, banks, crossbars): more panels
 wrap into more rows of the same grid, or are summarised, never widen the page.
@@ -16,13 +17,15 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
-from matplotlib.colors import LogNorm  # noqa: E402
-from matplotlib.ticker import Formatter, NullFormatter  # noqa: E402
+from matplotlib import colormaps  # noqa: E402
+from matplotlib.colors import LogNorm, to_hex  # noqa: E402
+from matplotlib.ticker import Formatter, NullFormatter, NullLocator  # noqa: E402
 
 from cosim.report.units import POWERS, prefix_of, si  # noqa: E402
 
 WIDTH_IN, DPI = 9.0, 100  # every report figure is 900 px wide
 #: fixed figure margins (inches): room for tick labels and a y label on the left, a two-line title above
+HEAT = colormaps["magma_r"]  # the heat tables' colours
 MARGIN_IN = {"left": 0.75, "right": 0.25, "top": 0.55, "bottom": 0.55, "between_columns": 0.85, "between_rows": 1.0}
 
 
@@ -82,6 +85,13 @@ def histogram(ax, counts: np.ndarray, edges: np.ndarray, **kwargs) -> None:
     ax.stairs(counts, edges, **kwargs)
 
 
+def log_counts(ax) -> None:
+    """A log y scale with ticks at the decades only: its minor ticks carry no label and cost about as much to
+    draw as the rest of the panel."""
+    ax.set_yscale("log")
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
 def png(fig) -> str:
     """The figure as a base64 PNG (closing it)."""
     buffer = io.BytesIO()
@@ -90,20 +100,27 @@ def png(fig) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def heat_map(ax, values: np.ndarray, rows: list[str], columns: list[str], unit: str, norm: LogNorm,
-             power: int = 1, annotate: bool = True):
-    """``values`` (rows x columns, in ``unit``) as a heat map on a log colour scale ``norm`` (zeros blank),
-    each cell labelled with its value and SI prefix when ``annotate``; returns the image."""
-    shown = np.where(values > 0, values, np.nan)
-    image = ax.imshow(shown, aspect="auto", cmap="magma_r", norm=norm, interpolation="nearest")
-    if annotate:
-        for (i, j), value in np.ndenumerate(values):
-            if value > 0:
-                ax.text(j, i, si(float(value), unit, 2, power), ha="center", va="center", fontsize=6,
-                        color="white" if norm(value) > 0.6 else "black")
-    ax.set_xticks(range(len(columns)), columns, rotation=30, ha="right", fontsize=7)
-    ax.set_yticks(range(len(rows)), rows, fontsize=7)
-    return image
+def heat_cells(values: np.ndarray, unit: str, norm: LogNorm, power: int = 1) -> list[list[tuple[str, str, str] | None]]:
+    """``values`` (rows x columns, in ``unit``) as cells of :func:`cosim.report.html.heat_table`: each positive
+    value labelled with its SI prefix on its colour of the log scale ``norm`` (white text on the dark end);
+    zeros blank."""
+    return [[(si(float(v), unit, 2, power), _css(norm(v)), "white" if norm(v) > 0.6 else "black") if v > 0 else None
+             for v in row] for row in values]
+
+
+def heat_scale(norm: LogNorm, unit: str) -> tuple[list[str], list[tuple[float, str]]]:
+    """Colours along the log scale ``norm`` and its ticks (position in [0, 1], SI text): every decade, or
+    its two ends when it spans less than two."""
+    low, high = math.log10(norm.vmin), math.log10(norm.vmax)
+    decades = [10.0**k for k in range(math.ceil(low - 1e-9), math.floor(high + 1e-9) + 1)]
+    label = SIFormatter(unit)
+    ticks = [(float(norm(v)), label(v)) for v in (decades if len(decades) >= 2 else [norm.vmin, norm.vmax])]
+    return [_css(x) for x in np.linspace(0.0, 1.0, 11)], ticks
+
+
+def _css(fraction: float) -> str:
+    """The heat maps' colour (magma, reversed: light is little) at ``fraction`` of the scale, as #rrggbb."""
+    return to_hex(HEAT(float(fraction)))
 
 
 def log_norm(*arrays: np.ndarray) -> LogNorm:

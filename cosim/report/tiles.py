@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cosim.report.figures import grid, histogram, png
+from cosim.report.figures import grid, histogram, log_counts, png
 
 BINS = 60
 MAP_PIXELS = 128  # conductance maps: at most this many cells a side (block means)
@@ -101,7 +101,8 @@ def _conductances(tile: TileSnapshot) -> str:
                          linewidths=0)
             histogram(hist, np.histogram(1e6 * g1[stuck != 0], edges)[0], edges, color="tab:red", fill=True,
                       alpha=0.6, label=f"stuck ({np.count_nonzero(stuck)})")
-        hist.set(xlabel="conductance (µS)", ylabel="devices", yscale="log", title=f"crossbar {l}")
+        log_counts(hist)
+        hist.set(xlabel="conductance (µS)", ylabel="devices", title=f"crossbar {l}")
         hist.legend(fontsize=7)
     return png(fig)
 
@@ -111,7 +112,7 @@ def _converters(tile: TileSnapshot) -> str:
     for ax, (bank, (counts, clipped, total)) in zip(axes, tile.converters.items()):
         counts = np.asarray(counts)
         histogram(ax, counts, np.arange(len(counts) + 1) - 0.5, fill=True, color="tab:blue")
-        ax.set_yscale("log")
+        log_counts(ax)
         ax.set_ylim(bottom=0.5)
         used = np.count_nonzero(counts) / len(counts)
         ax.set_title(f"{bank}\nclip {100 * clipped / total:.2g} %, used {100 * used:.0f} %", fontsize=9,
