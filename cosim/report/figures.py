@@ -13,15 +13,13 @@ import io
 import math
 
 import matplotlib
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.colors import LogNorm, to_hex
+from matplotlib.figure import Figure
+from matplotlib.ticker import Formatter, NullFormatter, NullLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-import numpy as np  # noqa: E402
-from matplotlib import colormaps  # noqa: E402
-from matplotlib.colors import LogNorm, to_hex  # noqa: E402
-from matplotlib.ticker import Formatter, NullFormatter, NullLocator  # noqa: E402
-
-from cosim.report.units import POWERS, prefix_of, si  # noqa: E402
+from cosim.report.units import POWERS, prefix_of, si
 
 WIDTH_IN, DPI = 9.0, 100  # every report figure is 900 px wide
 #: fixed figure margins (inches): room for tick labels and a y label on the left, a two-line title above
@@ -62,22 +60,23 @@ def si_axis(axis, unit: str, power: int = 1) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def grid(panels: int, columns: int = 4, height: float = 2.4, **kwargs):
+def grid(panels: int, columns: int = 4, height: float = 2.4, layout: str | None = None):
     """A figure WIDTH_IN wide with ``panels`` axes in rows of ``columns`` (wrapping), each row ``height``
-    inches; unused cells hidden. Returns (figure, flat list of the used axes)."""
+    inches, and fixed margins unless a ``layout`` engine is named. Returns (figure, list of the axes).
+
+    Made without pyplot (no global figure registry to close) and with titles at a fixed height: matplotlib
+    otherwise measures every tick label to place each title, a fifth of a panel's drawing time."""
     columns = max(1, min(columns, panels))
     rows = math.ceil(panels / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(WIDTH_IN, height * rows + 0.4), squeeze=False, **kwargs)
-    if "layout" not in kwargs:  # fixed margins: tight_layout would draw every figure twice (half the report's time)
-        total = height * rows + 0.4
+    total = height * rows + 0.4
+    fig = Figure(figsize=(WIDTH_IN, total), dpi=DPI, layout=layout)
+    if layout is None:  # fixed margins: tight_layout would draw every figure twice (half the report's time)
         fig.subplots_adjust(left=MARGIN_IN["left"] / WIDTH_IN, right=1 - MARGIN_IN["right"] / WIDTH_IN,
                             bottom=MARGIN_IN["bottom"] / total, top=1 - MARGIN_IN["top"] / total,
                             wspace=MARGIN_IN["between_columns"] / ((WIDTH_IN - 1.0) / columns - MARGIN_IN["between_columns"]),
                             hspace=MARGIN_IN["between_rows"] / (height - MARGIN_IN["between_rows"]))
-    flat = list(axes.ravel())
-    for ax in flat[panels:]:
-        ax.set_visible(False)
-    return fig, flat[:panels]
+    with matplotlib.rc_context({"axes.titley": 1.0}):
+        return fig, [fig.add_subplot(rows, columns, i + 1) for i in range(panels)]
 
 
 def histogram(ax, counts: np.ndarray, edges: np.ndarray, **kwargs) -> None:
@@ -86,17 +85,19 @@ def histogram(ax, counts: np.ndarray, edges: np.ndarray, **kwargs) -> None:
 
 
 def log_counts(ax) -> None:
-    """A log y scale with ticks at the decades only: its minor ticks carry no label and cost about as much to
-    draw as the rest of the panel."""
+    """A log y scale for what is drawn on ``ax``, with ticks at the decades only where it spans two or more
+    (its minor ticks then carry no label and cost about as much to draw as the rest of the panel); a
+    narrower one keeps them, labelled."""
     ax.set_yscale("log")
-    ax.yaxis.set_minor_locator(NullLocator())
+    low, high = ax.get_ylim()
+    if high >= 100 * low:
+        ax.yaxis.set_minor_locator(NullLocator())
 
 
 def png(fig) -> str:
-    """The figure as a base64 PNG (closing it)."""
+    """The figure as a base64 PNG."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
-    plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -104,8 +105,9 @@ def heat_cells(values: np.ndarray, unit: str, norm: LogNorm, power: int = 1) -> 
     """``values`` (rows x columns, in ``unit``) as cells of :func:`cosim.report.html.heat_table`: each positive
     value labelled with its SI prefix on its colour of the log scale ``norm`` (white text on the dark end);
     zeros blank."""
-    return [[(si(float(v), unit, 2, power), _css(norm(v)), "white" if norm(v) > 0.6 else "black") if v > 0 else None
-             for v in row] for row in values]
+    fractions = np.asarray(norm(values).filled(0.0)) if np.any(values > 0) else np.zeros(np.shape(values))
+    return [[(si(float(v), unit, 2, power), _css(x), "white" if x > 0.6 else "black") if v > 0 else None
+             for v, x in zip(row, fractions_row)] for row, fractions_row in zip(values, fractions)]
 
 
 def heat_scale(norm: LogNorm, unit: str) -> tuple[list[str], list[tuple[float, str]]]:
