@@ -14,7 +14,6 @@ import json
 import mmap
 import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 
@@ -42,7 +41,8 @@ def _aligned(n: int) -> int:
 
 
 def write(path: Path, key, arrays: dict[str, np.ndarray]) -> None:
-    """Write ``arrays`` under ``key`` (JSON-able) to ``path`` atomically (a temporary file, then a rename)."""
+    """Write ``arrays`` under ``key`` (JSON-able) to ``path`` atomically (a temporary file, then a rename:
+    :func:`cosim.results.atomic_write`)."""
     arrays = {name: np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("=")) for name, a in arrays.items()}
     entries, offset = {}, 0
     for name, a in arrays.items():
@@ -50,20 +50,18 @@ def write(path: Path, key, arrays: dict[str, np.ndarray]) -> None:
         offset = _aligned(offset + a.nbytes)
     text = json.dumps({"key": key, "arrays": entries, "data_bytes": offset}).encode()
     start = _aligned(len(MAGIC) + 8 + len(text))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)  # readable by all, like the data beside it (mkstemp makes it private)
-        with os.fdopen(fd, "wb") as f:
+
+    def dump(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
             f.write(MAGIC + struct.pack("<Q", len(text)) + text)
             for name, a in arrays.items():
                 f.write(b"\0" * (start + entries[name]["offset"] - f.tell()))
                 f.write(_bytes(a))
             f.write(b"\0" * (start + offset - f.tell()))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    from cosim.results import atomic_write  # the one atomic writer (the umask's mode); imports h5py: only here
+
+    atomic_write(path, dump)
 
 
 def read(path: Path, key) -> dict[str, np.ndarray] | None:

@@ -236,7 +236,7 @@ class _FileSource:
         """The splits of the files in ``directory``, through the cache described in the module docstring."""
         files = [_file(directory, stem) for stem in self.files]
         key = [[f.name, *_size_and_digest(f)] for f in files]
-        cache = _cache_path(directory)
+        cache = cache_path(directory)
         try:
             arrays = array_cache.read(cache, key) if cache.is_file() else None
             if arrays is not None:
@@ -299,7 +299,7 @@ def _size_and_digest(path: Path) -> tuple[int, str]:
         return f.tell(), digest
 
 
-def _cache_path(directory: Path) -> Path:
+def cache_path(directory: Path) -> Path:
     """Where the decoded arrays of ``directory`` are cached: beside its files when it is writable and not a
     system dataset (nothing is written under /usr), else in the user's cache under a name made from its
     absolute path."""

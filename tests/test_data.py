@@ -301,7 +301,7 @@ def test_a_corrupt_cache_is_rebuilt_with_a_warning(tmp_path, damage):
 def test_a_cache_that_cannot_be_written_leaves_the_load_as_it_was(tmp_path, monkeypatch):
     write_mnist(tmp_path / "d", 12, 4)
     (tmp_path / "file").write_text("not a directory")
-    monkeypatch.setattr(data, "_cache_path", lambda directory: tmp_path / "file" / "cache")
+    monkeypatch.setattr(data, "cache_path", lambda directory: tmp_path / "file" / "cache")
     with pytest.warns(data.DataCacheWarning, match="cannot write the dataset cache"):
         assert load_dataset("mnist", path=tmp_path / "d").train_x.shape == (12, 784)
 
