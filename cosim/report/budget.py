@@ -15,7 +15,7 @@ import h5py
 import numpy as np
 
 from cosim.chip.ledger import CHIP, INFERENCE_PHASES
-from cosim.report.figures import heat_cells, heat_scale, log_norm
+from cosim.report.colours import LogScale, css
 from cosim.report.html import Page, colour_scale, heat_table
 from cosim.report.units import si
 
@@ -126,7 +126,7 @@ def _overview(b: Budget) -> list[str]:
     for values, unit, power, title in panels:
         values = values[:, components]
         tables.append(heat_table(f"{title}: {si(float(values.sum()), unit, 3, power)}", rows, names,
-                                 heat_cells(values, unit, log_norm(values), power)))
+                                 _cells(values, unit, LogScale.of(values), power)))
     return tables
 
 
@@ -134,12 +134,34 @@ def _per_phase(b: Budget, values: np.ndarray, unit: str, shown: list[int]) -> tu
     """Heat tables component x phase, one per shown location, on one log scale; and that scale."""
     components, phases = _used(b)
     table = values[np.ix_(shown, components, phases)]
-    norm = log_norm(table)
+    scale = LogScale.of(table)
     tables = [heat_table(f"{_location(b.locations[location])}: {si(float(cells.sum()), unit)}",
                          [b.components[c] for c in components], [b.phases[p] for p in phases],
-                         heat_cells(cells, unit, norm))
+                         _cells(cells, unit, scale))
               for location, cells in zip(shown, table)]
-    return tables, colour_scale(*heat_scale(norm, unit), "per training sample (log scale)")
+    return tables, colour_scale(*_scale_bar(scale, unit), "per training sample (log scale)")
+
+
+def _colour(fraction: float) -> str:
+    """The heat tables' colour at ``fraction`` of their scale: magma, reversed (light is little)."""
+    return css(fraction, "magma", reverse=True)
+
+
+def _cells(values: np.ndarray, unit: str, scale: LogScale, power: int = 1) -> list[list[tuple[str, str, str] | None]]:
+    """``values`` (rows x columns, in ``unit``) as cells of :func:`cosim.report.html.heat_table`: each positive
+    value labelled with its SI prefix on its colour of the log ``scale`` (white text on the dark end); zeros
+    blank."""
+    fractions = scale(values)
+    return [[(si(float(v), unit, 2, power), _colour(x), "white" if x > 0.6 else "black") if v > 0 else None
+             for v, x in zip(row, fraction_row)] for row, fraction_row in zip(values, fractions)]
+
+
+def _scale_bar(scale: LogScale, unit: str) -> tuple[list[str], list[tuple[float, str]]]:
+    """Colours along ``scale`` and its ticks (position in [0, 1], SI text): every decade, or its two ends
+    when it spans less than two."""
+    decades = scale.decades()
+    ticks = decades if len(decades) >= 2 else [scale.low, scale.high]
+    return [_colour(x) for x in np.linspace(0.0, 1.0, 11)], [(float(scale(v)), si(v, unit, 1)) for v in ticks]
 
 
 def _table(b: Budget) -> tuple[list[str], list[list[str]]]:

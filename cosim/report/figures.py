@@ -1,6 +1,6 @@
-"""Matplotlib helpers for reports: SI-prefixed axes, the colours of log-scaled heat tables (drawn by the
-browser, :func:`cosim.report.html.heat_table`), figures of fixed size with panel grids that wrap, and figures
-embedded as base64 PNG (no files, no network).
+"""Matplotlib helpers for the sweep report: SI-prefixed axes, figures of fixed size with panel grids that
+wrap, and figures embedded as base64 PNG (no files, no network). A run's report draws without matplotlib
+(:mod:`cosim.report.svg`).
 
 Every figure here has a fixed size in inches whatever it shows (tiles, banks, crossbars): more panels
 wrap into more rows of the same grid, or are summarised, never widen the page.
@@ -14,16 +14,13 @@ import math
 
 import matplotlib
 import numpy as np
-from matplotlib import colormaps
-from matplotlib.colors import LogNorm, to_hex
 from matplotlib.figure import Figure
-from matplotlib.ticker import Formatter, NullFormatter, NullLocator
+from matplotlib.ticker import Formatter, NullFormatter
 
-from cosim.report.units import POWERS, prefix_of, si
+from cosim.report.units import POWERS, prefix_of
 
 WIDTH_IN, DPI = 9.0, 100  # every report figure is 900 px wide
 #: fixed figure margins (inches): room for tick labels and a y label on the left, a two-line title above
-HEAT = colormaps["magma_r"]  # the heat tables' colours
 MARGIN_IN = {"left": 0.75, "right": 0.25, "top": 0.55, "bottom": 0.55, "between_columns": 0.85, "between_rows": 1.0}
 
 
@@ -79,55 +76,8 @@ def grid(panels: int, columns: int = 4, height: float = 2.4, layout: str | None 
         return fig, [fig.add_subplot(rows, columns, i + 1) for i in range(panels)]
 
 
-def histogram(ax, counts: np.ndarray, edges: np.ndarray, **kwargs) -> None:
-    """Pre-binned counts as a step outline (one artist, however many bins)."""
-    ax.stairs(counts, edges, **kwargs)
-
-
-def log_counts(ax) -> None:
-    """A log y scale for what is drawn on ``ax``, with ticks at the decades only where it spans two or more
-    (its minor ticks then carry no label and cost about as much to draw as the rest of the panel); a
-    narrower one keeps them, labelled."""
-    ax.set_yscale("log")
-    low, high = ax.get_ylim()
-    if high >= 100 * low:
-        ax.yaxis.set_minor_locator(NullLocator())
-
-
 def png(fig) -> str:
     """The figure as a base64 PNG."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def heat_cells(values: np.ndarray, unit: str, norm: LogNorm, power: int = 1) -> list[list[tuple[str, str, str] | None]]:
-    """``values`` (rows x columns, in ``unit``) as cells of :func:`cosim.report.html.heat_table`: each positive
-    value labelled with its SI prefix on its colour of the log scale ``norm`` (white text on the dark end);
-    zeros blank."""
-    fractions = np.asarray(norm(values).filled(0.0)) if np.any(values > 0) else np.zeros(np.shape(values))
-    return [[(si(float(v), unit, 2, power), _css(x), "white" if x > 0.6 else "black") if v > 0 else None
-             for v, x in zip(row, fractions_row)] for row, fractions_row in zip(values, fractions)]
-
-
-def heat_scale(norm: LogNorm, unit: str) -> tuple[list[str], list[tuple[float, str]]]:
-    """Colours along the log scale ``norm`` and its ticks (position in [0, 1], SI text): every decade, or
-    its two ends when it spans less than two."""
-    low, high = math.log10(norm.vmin), math.log10(norm.vmax)
-    decades = [10.0**k for k in range(math.ceil(low - 1e-9), math.floor(high + 1e-9) + 1)]
-    label = SIFormatter(unit)
-    ticks = [(float(norm(v)), label(v)) for v in (decades if len(decades) >= 2 else [norm.vmin, norm.vmax])]
-    return [_css(x) for x in np.linspace(0.0, 1.0, 11)], ticks
-
-
-def _css(fraction: float) -> str:
-    """The heat maps' colour (magma, reversed: light is little) at ``fraction`` of the scale, as #rrggbb."""
-    return to_hex(HEAT(float(fraction)))
-
-
-def log_norm(*arrays: np.ndarray) -> LogNorm:
-    """A log colour scale over the positive values of ``arrays`` (at most 6 decades below the largest)."""
-    positive = np.concatenate([np.ravel(a) for a in arrays])
-    positive = positive[positive > 0]
-    top = positive.max() if positive.size else 1.0
-    return LogNorm(vmin=max(positive.min() if positive.size else top / 10, top * 1e-6), vmax=top, clip=True)

@@ -2,8 +2,9 @@
 and embedded PNG figures, styled for the screen and for printing to PDF (figures never split across pages),
 with no external resources.
 
-A small script in the page records, once every image has loaded, how many decoded (naturalWidth > 0)
-in ``<body data-images-total=N data-images-broken=M>`` — the test reads it back from the browser's DOM.
+A small script in the page decodes every embedded image again (``<img>`` and SVG ``<image>``) and records
+how many there are and how many failed in ``<body data-images-total=N data-images-broken=M>`` — the test
+reads it back from the browser's DOM.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ figcaption { font-size: 12px; color: #555; }
 .bad { color: #b00020; font-weight: bold; } .muted { color: #777; }
 pre { background: #f7f7f7; padding: 0.5em; font-size: 12px; white-space: pre-wrap; }
 .panels { display: grid; gap: 0.6em 1.2em; align-items: start; }
+.panels svg.plot { width: 100%; height: auto; display: block; }
 .panels h4 { font-size: 12px; font-weight: normal; text-align: center; margin: 0 0 2px; }
 table.heat { font-size: 10px; margin: 0 auto; print-color-adjust: exact; -webkit-print-color-adjust: exact; }
 table.heat td, table.heat th { border: 1px solid #fff; padding: 3px 4px; text-align: center; white-space: nowrap; }
@@ -41,10 +43,22 @@ table.heat tr:first-child th { white-space: normal; vertical-align: bottom; }
 """
 CHECK = """
 window.addEventListener('load', function () {
-  var images = document.images, broken = 0;
-  for (var i = 0; i < images.length; i++) { if (!images[i].complete || images[i].naturalWidth === 0) broken++; }
-  document.body.setAttribute('data-images-total', images.length);
-  document.body.setAttribute('data-images-broken', broken);
+  var sources = [], broken = 0, left;
+  for (var i = 0; i < document.images.length; i++) sources.push(document.images[i].src);
+  var pictures = document.querySelectorAll('svg image');
+  for (var j = 0; j < pictures.length; j++) sources.push(pictures[j].getAttribute('href'));
+  left = sources.length;
+  function done() {
+    document.body.setAttribute('data-images-total', sources.length);
+    document.body.setAttribute('data-images-broken', broken);
+  }
+  if (!left) done();
+  sources.forEach(function (source) {
+    var image = new Image();
+    image.onload = function () { if (image.naturalWidth === 0) broken++; if (--left === 0) done(); };
+    image.onerror = function () { broken++; if (--left === 0) done(); };
+    image.src = source;
+  });
 });
 """
 
