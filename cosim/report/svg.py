@@ -39,7 +39,8 @@ def nice_ticks(low: float, high: float, most: int = 6, integer: bool = False) ->
 
 def tick_text(value: float, step: float) -> str:
     """A linear tick's label with the decimals its step needs, and a real minus sign."""
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step < 1 else (1 if step % 1 else 0)
+    exponent = math.floor(math.log10(step) + 1e-9)
+    decimals = max(0, -exponent + (1 if abs(step / 10.0**exponent - 2.5) < 1e-6 else 0))  # 2.5, 0.25: one more
     text = f"{value:.{decimals}f}"
     return "0" if float(text) == 0 else text.replace("-", "−")
 
