@@ -141,6 +141,16 @@ def test_svg_panel_carries_title_units_decades_and_legend():
     panel = Panel("crossbar 0", "conductance (µS)", "devices", ylog=True)
     panel.stairs([0, 5, 3000, 20], [1, 5, 10, 15, 20], label="after")
     svg = panel.svg()
-    for text in ("crossbar 0", "conductance (µS)", "devices", "after", "10⁰", "10³", "10⁴"):
+    for text in ("crossbar 0", "conductance (µS)", "devices", "after", "10¹", "10²", "10³"):
         assert f">{text}<" in svg, text
     assert tick_text(-0.25, 0.25) == "−0.25" and tick_text(1e-17, 0.2) == "0" and tick_text(200.0, 100.0) == "200"
+
+
+def test_log_axes_label_decades_or_finer_marks_when_few_decades_show():
+    from cosim.report.svg import log_marks
+
+    assert [text for _, text in log_marks(0.5, 2e4)] == ["10⁰", "10¹", "10²", "10³", "10⁴"]
+    assert [text for _, text in log_marks(2e4, 3.2e4)] == ["2×10⁴", "3×10⁴"]  # within a decade: every digit
+    assert [text for _, text in log_marks(15, 900)] == ["2×10¹", "5×10¹", "10²", "2×10²", "5×10²"]
+    assert len(log_marks(1, 1e12)) == 7  # every other decade beyond 7
+    assert [text for _, text in log_marks(150, 260)] == ["150", "200", "250"]  # under a factor of 2: round numbers

@@ -45,8 +45,26 @@ def tick_text(value: float, step: float) -> str:
     return "0" if float(text) == 0 else text.replace("-", "−")
 
 
-def decade_text(exponent: int) -> str:
-    return "10" + str(exponent).translate(SUPERSCRIPT)
+def decade_text(exponent: int, mantissa: int = 1) -> str:
+    power = "10" + str(exponent).translate(SUPERSCRIPT)
+    return power if mantissa == 1 else f"{mantissa}×{power}"
+
+
+def log_marks(low: float, high: float) -> list[tuple[float, str]]:
+    """Ticks of a log axis from ``low`` to ``high``: its decades (every other one beyond 7), and 2 and 5 x
+    10^k as well when fewer than two decades fall inside, every digit when that still gives under two, and
+    round numbers on a span under a factor of 2."""
+    exponents = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    for mantissas in ((1,), (1, 2, 5), tuple(range(1, 10))):
+        marks = [(m * 10.0**e, e, m) for e in exponents for m in mantissas if low <= m * 10.0**e * (1 + 1e-9) and
+                 m * 10.0**e <= high * (1 + 1e-9)]
+        if len(marks) >= 2:
+            break
+    else:  # under a factor of 2: round numbers, as on a linear axis
+        ticks, step = nice_ticks(low, high, 4)
+        return [(t, tick_text(t, step)) for t in ticks if t > 0]
+    every = 2 if len(marks) > 7 and mantissas == (1,) else 1
+    return [(value, decade_text(e, m)) for i, (value, e, m) in enumerate(marks) if i % every == 0]
 
 
 class Panel:
@@ -115,11 +133,10 @@ class Panel:
         x0, x1 = (min(self.x_range), max(self.x_range)) if self.x_range else (0.0, 1.0)
         pad = 0.03 * (x1 - x0 or 1.0)
         x0, x1 = x0 - pad, x1 + pad
-        if self.ylog:  # from the floor (else the decade below the data) to the decade above the data
-            low = min(self.y_range) if self.y_range else 1.0
-            low = self.y_floor or 10.0 ** math.floor(math.log10(low))
-            high = max(self.y_range) if self.y_range else 10 * low
-            return x0, x1, low, 10.0 ** math.ceil(math.log10(max(high, low * 10)))
+        if self.ylog:  # the data with 5 % margins in log space, or from the floor when one is set
+            low, high = (math.log10(min(self.y_range)), math.log10(max(self.y_range))) if self.y_range else (0.0, 1.0)
+            pad = 0.05 * max(high - low, 0.5)
+            return x0, x1, self.y_floor or 10.0 ** (low - pad), 10.0 ** (high + pad)
         y0, y1 = (min(self.y_range), max(self.y_range)) if self.y_range else (0.0, 1.0)
         pad = 0.05 * (y1 - y0 or 1.0)
         return x0, x1, (y0 - pad if y0 < 0 or y0 > 0 else 0.0), y1 + pad
@@ -128,6 +145,7 @@ class Panel:
         if self.image_spec is not None:
             return self._svg_image()
         x0, x1, y0, y1 = self._limits()
+        self._fit_left(self._y_marks(y0, y1))
         pw, ph = self.width - self.left - self.right, self.height - self.top - self.bottom
         fy = (lambda v: math.log10(v)) if self.ylog else (lambda v: v)
 
@@ -184,6 +202,7 @@ class Panel:
 
     def _svg_image(self) -> str:
         data, rows, columns, (low, high), unit, name = self.image_spec
+        self._fit_left(self._y_marks(-0.5, rows - 0.5))
         pw, ph = self.width - self.left - self.right, self.height - self.top - self.bottom
         out = [f"<image href='data:image/png;base64,{data}' x='{self.left}' y='{self.top}' width='{pw}' "
                f"height='{ph}' preserveAspectRatio='none' style='image-rendering:pixelated'/>", self._axes_box(pw, ph)]
@@ -222,14 +241,19 @@ class Panel:
         return [f"<line x1='{X(t):.1f}' x2='{X(t):.1f}' y1='{base}' y2='{base + 3}' style='stroke:#222'/>"
                 + self._text(X(t), base + 14, tick_text(t, step), 10) for t in ticks]
 
-    def _y_ticks(self, y0, y1, Y, pw) -> list[str]:
+    def _y_marks(self, y0: float, y1: float) -> list[tuple[float, str]]:
         if self.ylog:
-            exponents = range(math.ceil(math.log10(y0) - 1e-9), math.floor(math.log10(y1) + 1e-9) + 1)
-            every = 1 if len(exponents) <= 7 else 2
-            marks = [(10.0**e, decade_text(e)) for e in exponents if (e - exponents[0]) % every == 0]
-        else:
-            ticks, step = nice_ticks(min(y0, y1), max(y0, y1), 6)
-            marks = [(t, tick_text(t, step)) for t in ticks]
+            return log_marks(y0, y1)
+        ticks, step = nice_ticks(min(y0, y1), max(y0, y1), 6)
+        return [(t, tick_text(t, step)) for t in ticks]
+
+    def _fit_left(self, marks: list[tuple[float, str]]) -> None:
+        """Widen the left margin so that the longest y tick label clears the y label."""
+        if self.y_names is None and marks:
+            self.left = max(self.left, int(26 + 6 * max(len(text) for _, text in marks)))
+
+    def _y_ticks(self, y0, y1, Y, pw) -> list[str]:
+        marks = self._y_marks(y0, y1)
         return [f"<line x1='{self.left - 3}' x2='{self.left}' y1='{Y(v):.1f}' y2='{Y(v):.1f}' style='stroke:#222'/>"
                 + self._text(self.left - 5, Y(v) + 3.5, text, 10, "end") for v, text in marks]
 
