@@ -1,6 +1,6 @@
-"""A self-contained HTML page: sections of text, tables, heat tables (coloured cells, drawn by the browser)
-and embedded PNG figures, styled for the screen and for printing to PDF (figures never split across pages),
-with no external resources.
+"""A self-contained HTML page: sections of text, tables, heat tables (coloured cells), panels side by side
+(inline SVG plots, :mod:`cosim.report.svg`) and embedded PNG figures, styled for the screen and for printing
+to PDF (figures never split across pages), with no external resources.
 
 A small script in the page decodes every embedded image again (``<img>`` and SVG ``<image>``) and records
 how many there are and how many failed in ``<body data-images-total=N data-images-broken=M>`` — the test
