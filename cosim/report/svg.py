@@ -189,8 +189,11 @@ class Panel:
                 _, values, colour = item
                 slot = ph / len(values)
                 for i, v in enumerate(values):
-                    a, b = sorted((X(0.0), X(v)))
                     y = self.top + slot * (i + 0.15)
+                    if not np.isfinite(v):
+                        out.append(self._text(X(0.0) + 3, y + 0.35 * slot + 3, "n/a", 9, "start"))
+                        continue
+                    a, b = sorted((X(0.0), X(v)))
                     out.append(f"<rect x='{a:.1f}' y='{y:.1f}' width='{b - a:.1f}' height='{0.7 * slot:.1f}' "
                                f"fill='{colour}'/>")
                     at = b + 3 if v >= 0 else X(0.0) + 3  # right of the bar, or of zero: clear of the names
@@ -219,6 +222,7 @@ class Panel:
             y = self.top + ph - (t - low) / ((high - low) or 1.0) * ph
             out.append(f"<line x1='{bar_x + 9}' x2='{bar_x + 12}' y1='{y:.1f}' y2='{y:.1f}' style='stroke:#444'/>")
             out.append(self._text(bar_x + 14, y + 3, tick_text(t, step), 8, "start"))
+        out.append(self._text(bar_x + 4.5, self.top - 4, unit, 8))
         out += self._labels(pw, ph)
         return self._wrap(out)
 
