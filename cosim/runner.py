@@ -131,8 +131,7 @@ def run(config: Config, out: Path, resume: bool = False, progress: bool = True,
 
 
 def _report(out: Path, session: Session, initial: list[np.ndarray]) -> Path:
-    """DIR/report.html with the per-tile pictures; the report modules (and matplotlib) are imported here,
-    after training, not at start-up."""
+    """DIR/report.html with the per-tile pictures (its modules imported here, at the end of the run)."""
     from cosim.report import tiles
     from cosim.report.run import write_run_report
 
