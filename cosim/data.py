@@ -3,15 +3,25 @@
 A file dataset is read from an explicit ``path`` when one is given (and only there); otherwise from
 ``$COSIM_DATA/<name>/``, then ``/usr/share/datasets/<name>/``. Every file may be gzipped (recognised by
 its magic bytes, not its name).
+
+Decoded file datasets are cached (:mod:`cosim.array_cache`): the first load writes the raw arrays to
+``.cosim-cache`` beside the files (for system datasets, or where that directory is not writable, to
+``~/.cache/cosim/datasets/``), later loads map that file instead of unzipping and parsing (Fashion-MNIST:
+40-70 ms instead of 0.3-1 s). The cache is keyed by the source files' names, sizes and SHA-256s, so
+changed files are read afresh; a corrupt cache is rebuilt with a :class:`DataCacheWarning`; one that
+cannot be written leaves the load as it was, with the same warning.
 """
 
 from __future__ import annotations
 
+import fractions
 import gzip
+import hashlib
 import io
 import math
 import os
 import pickle
+import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from cosim import array_cache
 from cosim.errors import CosimError, DatasetNotFoundError
 
 ENV_VAR = "COSIM_DATA"
@@ -34,6 +45,12 @@ _CIFAR10_SUBDIR = "cifar-10-batches-py"
 _SYNTHETIC_CLASSES = 10
 _IMAGENET32_TRAIN = tuple(f"train_data_batch_{i}" for i in range(1, 11))
 _IMAGENET32_TEST = "val_data"
+CACHE_NAME = ".cosim-cache"
+USER_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cosim" / "datasets"
+
+
+class DataCacheWarning(UserWarning):
+    """The decoded-dataset cache was corrupt (and is rebuilt) or could not be written."""
 
 
 class Splits(NamedTuple):
@@ -207,13 +224,33 @@ class _FileSource:
 
     def load(self, name: str, path, n_train, n_test, seed: int) -> tuple[Splits, int, tuple[int, ...]]:
         """The located files' splits, subsampled with independent seeded streams; n_classes; input shape."""
-        raw = self.read(self.locate(name, path))
+        raw = self.read_cached(self.locate(name, path))
         rng_train, rng_test = np.random.default_rng(seed).spawn(2)
         splits = Splits(
             *_subsample(raw.train_x, raw.train_y, n_train, rng_train, f"{name} training"),
             *_subsample(raw.test_x, raw.test_y, n_test, rng_test, f"{name} test"),
         )
         return splits, self.n_classes, self.input_shape
+
+    def read_cached(self, directory: Path) -> Splits:
+        """The splits of the files in ``directory``, through the cache described in the module docstring."""
+        files = [_file(directory, stem) for stem in self.files]
+        key = [[f.name, *_size_and_digest(f)] for f in files]
+        cache = cache_path(directory)
+        try:
+            arrays = array_cache.read(cache, key) if cache.is_file() else None
+            if arrays is not None:
+                return Splits(**arrays)
+        except (OSError, array_cache.CorruptCache, TypeError) as exc:
+            warnings.warn(f"dataset cache {cache} is unusable ({exc}); rebuilding it from {directory}",
+                          DataCacheWarning, stacklevel=2)
+        splits = self.read(directory)
+        try:
+            array_cache.write(cache, key, splits._asdict())
+        except OSError as exc:
+            warnings.warn(f"cannot write the dataset cache {cache} ({exc}); {directory} is read from its files "
+                          "every time", DataCacheWarning, stacklevel=2)
+        return splits
 
     def missing(self, directory: Path) -> list[str]:
         """The required files absent from ``directory`` (all of them when it does not exist)."""
@@ -252,6 +289,24 @@ class _SyntheticSource:
         n_train = self.n_train if n_train is None else n_train
         splits = make_synthetic(n_train, self.n_test if n_test is None else n_test, seed=seed, **options)
         return splits, options.get("n_classes", _SYNTHETIC_CLASSES), splits.train_x.shape[1:]
+
+
+def _size_and_digest(path: Path) -> tuple[int, str]:
+    """A file's size (bytes) and SHA-256 (Fashion-MNIST's 30 MB: about 30 ms). Not a CRC-32: a gzip file of
+    incompressible data stores it raw followed by its CRC, and every such file of one length has the same."""
+    with open(path, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+        return f.tell(), digest
+
+
+def cache_path(directory: Path) -> Path:
+    """Where the decoded arrays of ``directory`` are cached: beside its files when it is writable and not a
+    system dataset (nothing is written under /usr), else in the user's cache under a name made from its
+    absolute path."""
+    directory = directory.resolve()
+    if os.access(directory, os.W_OK) and not directory.is_relative_to(SYSTEM_DATA_DIR.resolve()):
+        return directory / CACHE_NAME
+    return USER_CACHE / hashlib.sha256(str(directory).encode()).hexdigest()[:24]
 
 
 def _places(name: str, path) -> list[tuple[str, Path]]:
@@ -294,8 +349,9 @@ DATASETS = {
 
 
 def _subsample(x: np.ndarray, y: np.ndarray, n: int | None, rng: np.random.Generator, split: str):
-    """``n`` samples drawn without replacement (all, in order, when ``n`` is None)."""
-    if n is None:
+    """``n`` samples drawn without replacement (all, in order, when ``n`` is None or all of them: sorted,
+    every draw of all is the same, and ``rng`` serves nothing else)."""
+    if n is None or n == len(x):
         return x, y
     if not 1 <= n <= len(x):
         raise CosimError(f"asked for {n} samples of the {split} split, which has {len(x)} (use 1..{len(x)})")
@@ -311,7 +367,17 @@ def _range(train: np.ndarray) -> tuple[float, float]:
 
 
 def _standard(train: np.ndarray) -> tuple[float, float]:
-    """Shift and scale giving the training split zero mean and unit standard deviation (one scalar pair)."""
+    """Shift and scale giving the training split zero mean and unit standard deviation (one scalar pair).
+
+    Integers of up to 16 bits (pixels): from exact integer sums of x and x^2 (in int64, while they cannot
+    overflow), with no float64 copy of the set (Fashion-MNIST: 50 ms instead of 0.1-1 s); the correctly
+    rounded results, which numpy's float64 two-pass figures equal or miss by an ulp."""
+    info = np.iinfo(train.dtype) if train.dtype.kind in "iu" and train.dtype.itemsize <= 2 else None
+    if info is not None and train.size * max(-int(info.min), int(info.max)) ** 2 < 2**63:
+        flat = train.reshape(-1)
+        n, s1 = flat.size, int(flat.sum(dtype=np.int64))
+        s2 = int(np.einsum("i,i->", flat, flat, dtype=np.int64, casting="unsafe"))
+        return s1 / n, math.sqrt(fractions.Fraction(n * s2 - s1 * s1, n * n))
     return float(train.mean(dtype=np.float64)), float(train.std(dtype=np.float64))
 
 

@@ -32,8 +32,6 @@ from cosim.errors import CosimError
 from cosim.learning.chain import Chain
 from cosim.learning.optim import Optimizer, Schedule
 from cosim.learning.train import METRICS, Trainer
-from cosim.report import tiles
-from cosim.report.run import write_run_report
 from cosim.results import (CHECKPOINT, CONFIG, RESULTS, atomic_write, interrupts_deferred, load_checkpoint,
                            run_parameters, save_checkpoint, write_run_results)
 from cosim.streams import Streams
@@ -128,8 +126,16 @@ def run(config: Config, out: Path, resume: bool = False, progress: bool = True,
         session.trainer.fit(config.training.epochs, on_epoch=lambda t: _save(session, out, config_yaml))
         if session.trainer.history.epochs == trained_before and trained_before:
             _write_results(session, out, config_yaml)  # a resumed, finished run: results from its checkpoint
-    write_run_report(out, tiles.snapshot(session.chip, session.chain, initial))
+    _report(out, session, initial)
     return summarise(session), session.chip
+
+
+def _report(out: Path, session: Session, initial: list[np.ndarray]) -> Path:
+    """DIR/report.html with the per-tile pictures (its modules imported here, at the end of the run)."""
+    from cosim.report import tiles
+    from cosim.report.run import write_run_report
+
+    return write_run_report(out, tiles.snapshot(session.chip, session.chain, initial))
 
 
 def analog_conductances(chain) -> list[np.ndarray]:

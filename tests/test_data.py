@@ -2,6 +2,8 @@
 
 import fractions
 import gzip
+import math
+import warnings
 import pickle
 import struct
 from pathlib import Path
@@ -9,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cosim import data
+from cosim import array_cache, data
 from cosim.data import iterate_batches, load_dataset, one_hot, read_cifar10_batches, read_idx
 from cosim.errors import CosimError, DatasetNotFoundError
 
@@ -41,6 +43,7 @@ def no_outside_data(monkeypatch, tmp_path):
     """Tests see no $COSIM_DATA and an empty system dataset directory unless they set them."""
     monkeypatch.delenv(data.ENV_VAR, raising=False)
     monkeypatch.setattr(data, "SYSTEM_DATA_DIR", tmp_path / "system")
+    monkeypatch.setattr(data, "USER_CACHE", tmp_path / "user-cache")
 
 
 @pytest.mark.parametrize("dtype", list(IDX_CODES))
@@ -247,3 +250,86 @@ def test_idx_datasets_from_cosim_data(tmp_path, monkeypatch, name):
     monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "env"))
     dataset = load_dataset(name, flatten=False)
     assert dataset.train_x.shape == (7, 1, 28, 28) and dataset.test_y.tolist() == [0, 1, 2] and dataset.name == name
+
+
+def _refuse_to_parse(monkeypatch):
+    """Make reading the IDX files fail: what loads afterwards came from the cache."""
+    monkeypatch.setattr(data, "read_idx", lambda path: pytest.fail(f"parsed {path} instead of using the cache"))
+
+
+def test_a_second_load_maps_the_cache_and_gives_the_same_arrays(tmp_path, monkeypatch):
+    write_mnist(tmp_path / "d", 30, 10)
+    first = load_dataset("mnist", path=tmp_path / "d", n_train=20)
+    assert (tmp_path / "d" / data.CACHE_NAME).is_file()  # beside the data
+    _refuse_to_parse(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        second = load_dataset("mnist", path=tmp_path / "d", n_train=20)
+    for name in ("train_x", "train_y", "test_x", "test_y"):
+        np.testing.assert_array_equal(getattr(first, name), getattr(second, name))
+    assert (first.shift, first.scale) == (second.shift, second.scale)
+
+
+def test_changed_files_are_read_afresh(tmp_path):
+    write_mnist(tmp_path, 12, 4, seed=0)
+    before = load_dataset("mnist", path=tmp_path, normalize="none").train_x
+    write_mnist(tmp_path, 12, 4, seed=1)  # same sizes, other pixels
+    after = load_dataset("mnist", path=tmp_path, normalize="none").train_x
+    assert not np.array_equal(before, after)
+    np.testing.assert_array_equal(after, load_dataset("mnist", path=tmp_path, normalize="none").train_x)
+
+
+@pytest.mark.parametrize("damage", [
+    lambda raw: raw[:-100],  # truncated
+    lambda raw: raw[:-100] + bytes(b ^ 0xFF for b in raw[-100:]),  # flipped bytes in the labels
+    lambda raw: b"garbage",
+    lambda raw: raw[:8] + b"\xff" * 8 + raw[16:],  # header length overwritten
+    lambda raw: b"",
+])
+def test_a_corrupt_cache_is_rebuilt_with_a_warning(tmp_path, damage):
+    write_mnist(tmp_path, 12, 4)
+    expected = load_dataset("mnist", path=tmp_path).train_x
+    cache = tmp_path / data.CACHE_NAME
+    cache.write_bytes(damage(cache.read_bytes()))
+    with pytest.warns(data.DataCacheWarning, match=f"{data.CACHE_NAME} is unusable.*rebuilding it"):
+        np.testing.assert_array_equal(load_dataset("mnist", path=tmp_path).train_x, expected)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # rebuilt: the next load is quiet
+        np.testing.assert_array_equal(load_dataset("mnist", path=tmp_path).train_x, expected)
+
+
+def test_a_cache_that_cannot_be_written_leaves_the_load_as_it_was(tmp_path, monkeypatch):
+    write_mnist(tmp_path / "d", 12, 4)
+    (tmp_path / "file").write_text("not a directory")
+    monkeypatch.setattr(data, "cache_path", lambda directory: tmp_path / "file" / "cache")
+    with pytest.warns(data.DataCacheWarning, match="cannot write the dataset cache"):
+        assert load_dataset("mnist", path=tmp_path / "d").train_x.shape == (12, 784)
+
+
+def test_system_datasets_are_cached_in_the_users_cache(tmp_path):
+    write_mnist(tmp_path / "system" / "mnist", 12, 4)
+    load_dataset("mnist")
+    assert not (tmp_path / "system" / "mnist" / data.CACHE_NAME).exists()  # nothing written beside system data
+    assert len(list((tmp_path / "user-cache").iterdir())) == 1
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float32, np.float64, np.int64])
+def test_array_cache_round_trip_and_key(tmp_path, dtype):
+    arrays = {"a": (np.arange(3 * 5 * 7) - 9).astype(dtype).reshape(3, 5, 7), "empty": np.zeros((0, 4), dtype),
+              "scalar": np.asarray(7, dtype), "big_endian": np.arange(5, dtype=">i4")}
+    array_cache.write(tmp_path / "c", [["f", 1, 2]], arrays)
+    back = array_cache.read(tmp_path / "c", [["f", 1, 2]])
+    for name, array in arrays.items():
+        assert back[name].dtype.isnative and not back[name].flags.writeable
+        np.testing.assert_array_equal(back[name], array)
+    assert array_cache.read(tmp_path / "c", [["f", 1, 3]]) is None  # another key: stale, not corrupt
+
+
+def test_standardisation_of_pixels_is_exact():
+    pixels = np.random.default_rng(0).integers(0, 256, (1000, 28, 28), dtype=np.uint8)
+    shift, scale = data._standard(pixels)
+    exact = fractions.Fraction(int(pixels.sum(dtype=np.int64)), pixels.size)
+    assert shift == float(exact)
+    variance = fractions.Fraction(int((pixels.astype(np.int64) ** 2).sum()), pixels.size) - exact**2
+    assert scale == math.sqrt(variance)
+    assert math.isclose(scale, pixels.std(dtype=np.float64), rel_tol=1e-15)  # numpy's float64 two-pass figure

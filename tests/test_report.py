@@ -4,6 +4,8 @@ when one is installed), units on every HDF5 dataset, sweep.h5 as an xarray datas
 import io
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -67,9 +69,19 @@ def test_run_report_shows_config_health_training_energy_and_tiles(run_dir):
     for heading in ("Configuration", "Health", "Training", "Energy, latency and area", "Tile 0", "Tile 1"):
         assert f">{heading}" in html, heading
     assert "http://" not in html and "https://" not in html  # self-contained: nothing to fetch
-    assert html.count("data:image/png;base64,") >= 9
+    # SVG panels: training (2), cosine (1); per tile: 2 crossbars x (map, histogram), converter banks, 2 layers
+    assert html.count("<svg class=plot") >= 3 + 2 * (4 + 2 + 2)
+    assert html.count("data:image/png;base64,") == 2 * 2  # a PNG per conductance map
+    assert html.count("<table class=heat>") == 4 + 2 * 3  # budget heat tables: the overview, per phase x 3 locations
     assert re.search(r"\d+(\.\d+)? [pnµ]J", html)  # energies with SI prefixes
     assert re.search(r"\d+(\.\d+)? [mµ]m²", html)  # areas too, the prefix on the metre
+
+
+def test_a_run_and_its_report_load_no_matplotlib():
+    """Start-up and the run's report draw without it (the sweep report still uses it)."""
+    code = "import sys, cosim.cli, cosim.runner, cosim.report.run; print('matplotlib' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 def test_energy_latency_and_area_per_tile_add_up_to_the_chip_totals(run_dir):
@@ -138,7 +150,7 @@ def test_the_console_table_of_a_sweep_gives_units_with_si_prefixes(sweep_dir):
         assert re.search(r"\d+\.\d{2} ± \d+\.\d{2} %", line)  # accuracy over the 2 seeds
         assert re.search(r"\d+\.\d+ ± \d+\.\d+ [pnµm]J", line)  # energy per training sample
         assert re.search(r"\d+\.\d+ ± \d+\.\d+ mm²", line)  # chip area
-        assert re.search(r" s\b", line)  # times in seconds
+        assert re.search(r"\d [mµ]?s\b", line)  # wall times in seconds, with a prefix under 1 s
     assert not re.search(r"\de[-+]\d", table)  # no raw floats with exponents
 
 

@@ -89,3 +89,68 @@ def test_sweep_axes_are_named_by_key_unit_and_placed_readably():
     assert Axis("rows", "chip.tile.rows", "", [32, 48, 64]).positions()[0].tolist() == [32, 48, 64]
     assert Axis("rows", "chip.tile.rows", "", [32, 64]).title == "rows (dimensionless) = chip.tile.rows"
     assert Axis("preset", "chip.tile.device.preset", "", ["pcm", "rram"]).positions()[1] == ["pcm", "rram"]
+
+
+def test_report_colour_maps_follow_matplotlibs():
+    from cosim.report.colours import rgb
+
+    fractions = np.linspace(0.0, 1.0, 10001)
+    for name in ("viridis", "magma"):
+        reference = np.rint(255 * matplotlib.colormaps[name](fractions)[:, :3])
+        assert np.abs(rgb(fractions, name).astype(float) - reference).max() <= 6, name  # of 255
+    np.testing.assert_array_equal(rgb(fractions, "magma", reverse=True), rgb(1 - fractions, "magma"))
+    assert rgb(np.nan).tolist() == [255, 255, 255]  # nothing to show: white
+
+
+def test_png_of_an_array_decodes_to_it(tmp_path):
+    import base64
+
+    from cosim.report.colours import png
+
+    pixels = np.random.default_rng(0).integers(0, 256, (7, 5, 3), dtype=np.uint8)
+    (tmp_path / "a.png").write_bytes(base64.b64decode(png(pixels)))
+    np.testing.assert_array_equal(np.rint(255 * plt.imread(tmp_path / "a.png")).astype(np.uint8), pixels)
+
+
+def test_log_scale_spans_at_most_six_decades_and_clips():
+    from cosim.report.colours import LogScale
+
+    scale = LogScale.of(np.array([0.0, 1e-15, 1e-9, 1e-6]))
+    assert (scale.low, scale.high) == (1e-12, 1e-6)  # zeros ignored, 1e-15 below the floor
+    np.testing.assert_allclose(scale(np.array([1e-15, 1e-9, 1e-6, 1.0])), [0.0, 0.5, 1.0, 1.0])
+    assert scale.decades() == [1e-12, 1e-11, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6]
+
+
+@pytest.mark.parametrize("low, high, most, integer, ticks", [
+    (0.0, 256.0, 4, False, [0, 100, 200]),
+    (-52.0, 52.0, 4, False, [-50, 0, 50]),
+    (0.0, 1.0, 6, False, [0, 0.2, 0.4, 0.6, 0.8, 1.0]),
+    (0.5, 12.5, 5, True, [5, 10]),  # 2, 4, ..., 12 would be 6 ticks
+    (0.9, 3.1, 8, True, [1, 2, 3]),  # epochs: never 1.5
+])
+def test_svg_ticks_are_round_and_inside_the_range(low, high, most, integer, ticks):
+    from cosim.report.svg import nice_ticks
+
+    got, _ = nice_ticks(low, high, most, integer)
+    np.testing.assert_allclose(got, ticks, atol=1e-12)
+
+
+def test_svg_panel_carries_title_units_decades_and_legend():
+    from cosim.report.svg import Panel, tick_text
+
+    panel = Panel("crossbar 0", "conductance (µS)", "devices", ylog=True)
+    panel.stairs([0, 5, 3000, 20], [1, 5, 10, 15, 20], label="after")
+    svg = panel.svg()
+    for text in ("crossbar 0", "conductance (µS)", "devices", "after", "10¹", "10²", "10³"):
+        assert f">{text}<" in svg, text
+    assert tick_text(-0.25, 0.25) == "−0.25" and tick_text(1e-17, 0.2) == "0" and tick_text(200.0, 100.0) == "200"
+
+
+def test_log_axes_label_decades_or_finer_marks_when_few_decades_show():
+    from cosim.report.svg import log_marks
+
+    assert [text for _, text in log_marks(0.5, 2e4)] == ["10⁰", "10¹", "10²", "10³", "10⁴"]
+    assert [text for _, text in log_marks(2e4, 3.2e4)] == ["2×10⁴", "3×10⁴"]  # within a decade: every digit
+    assert [text for _, text in log_marks(15, 900)] == ["2×10¹", "5×10¹", "10²", "2×10²", "5×10²"]
+    assert len(log_marks(1, 1e12)) == 7  # every other decade beyond 7
+    assert [text for _, text in log_marks(150, 260)] == ["150", "200", "250"]  # under a factor of 2: round numbers

@@ -15,14 +15,13 @@ import h5py
 import numpy as np
 
 from cosim.chip.ledger import CHIP, INFERENCE_PHASES
-from cosim.report.figures import grid, heat_map, log_norm, png, si_axis
-from cosim.report.html import Page
+from cosim.report.colours import LogScale, css
+from cosim.report.html import Page, colour_scale, heat_table
 from cosim.report.units import si
 
 #: area parts (cosim.chip.area) under the name of the ledger component of the same hardware
 AREA_AS = {"buffer": "tile_buffer", "global_buffer_m2": "global_buffer", "io_m2": "io"}
 MAX_PANELS = 12  # per-location maps shown (the locations with the most energy); every location is in the table
-MAX_ANNOTATED = 12  # rows of a heat map labelled with their values
 
 
 @dataclass
@@ -86,16 +85,16 @@ def section(page: Page, budget: Budget) -> None:
               f"{si(b.inference.sum(), 'J')} and {si(b.latency[:, :, inference_phases].sum(), 's')}; chip area "
               f"{si(b.area.sum(), 'm', power=2)} (ledger averaged over {b.samples} training samples; latency: the "
               "sum of every action's time, as if nothing overlapped)")
-    page.figure(_overview(b), "per location (tile, or chip: global buffer and I/O) and component: energy per "
+    page.panels(_overview(b), "per location (tile, or chip: global buffer and I/O) and component: energy per "
                               "training sample and per inference, latency per training sample, area; log colour "
                               "scales, each cell labelled with its value")
     ranked = sorted(range(len(b.locations)), key=lambda i: -b.energy[i].sum())[:MAX_PANELS]
     shown = sorted(ranked)
     note = "" if len(shown) == len(b.locations) else f" (the {len(shown)} locations with the most energy)"
-    page.figure(_per_phase(b, b.energy, "J", shown), "energy per training sample by component and phase at each "
-                                                     f"location{note}; one log colour scale")
-    page.figure(_per_phase(b, b.latency, "s", shown), "latency per training sample by component and phase at "
-                                                      f"each location{note}; one log colour scale")
+    for values, unit, what in ((b.energy, "J", "energy"), (b.latency, "s", "latency")):
+        tables, scale = _per_phase(b, values, unit, shown)
+        page.panels(tables, f"{what} per training sample by component and phase at each location{note}; one log "
+                            "colour scale", after=scale)
     page.text("Every location and component: energy per training sample in each phase and in all, energy per "
               "inference, latency per training sample and area (blank: nothing)")
     page.table(*_table(b), css="numbers")
@@ -114,7 +113,8 @@ def _location(name: str) -> str:
     return f"{kind} {name[len(kind):]}" if kind != name else name
 
 
-def _overview(b: Budget) -> str:
+def _overview(b: Budget) -> list[str]:
+    """Heat tables location x component: energy per training sample and per inference, latency, area."""
     components, _ = _used(b)
     names = [b.components[c] for c in components]
     rows = [_location(n) for n in b.locations]
@@ -122,26 +122,46 @@ def _overview(b: Budget) -> str:
               (b.inference, "J", 1, "energy per inference"),
               (b.latency.sum(axis=2), "s", 1, "latency per training sample"),
               (b.area, "m", 2, "area")]
-    fig, axes = grid(4, columns=2, height=max(2.0, min(4.0, 0.9 + 0.28 * len(rows))), layout="constrained")
-    for ax, (values, unit, power, title) in zip(axes, panels):
+    tables = []
+    for values, unit, power, title in panels:
         values = values[:, components]
-        heat_map(ax, values, rows, names, unit, log_norm(values), power, annotate=len(rows) <= MAX_ANNOTATED)
-        ax.set_title(f"{title}: {si(float(values.sum()), unit, 3, power)}", fontsize=9)
-    return png(fig)
+        tables.append(heat_table(f"{title}: {si(float(values.sum()), unit, 3, power)}", rows, names,
+                                 _cells(values, unit, LogScale.of(values), power)))
+    return tables
 
 
-def _per_phase(b: Budget, values: np.ndarray, unit: str, shown: list[int]) -> str:
+def _per_phase(b: Budget, values: np.ndarray, unit: str, shown: list[int]) -> tuple[list[str], str]:
+    """Heat tables component x phase, one per shown location, on one log scale; and that scale."""
     components, phases = _used(b)
     table = values[np.ix_(shown, components, phases)]
-    norm = log_norm(table)
-    fig, axes = grid(len(shown), columns=3, height=2.6, layout="constrained", sharey=True)
-    for ax, location, cells in zip(axes, shown, table):
-        image = heat_map(ax, cells, [b.components[c] for c in components], [b.phases[p] for p in phases], unit,
-                         norm)
-        ax.set_title(f"{_location(b.locations[location])}: {si(float(cells.sum()), unit)}", fontsize=9)
-    bar = fig.colorbar(image, ax=axes, label="per training sample", fraction=0.04, pad=0.01)
-    si_axis(bar.ax.yaxis, unit)
-    return png(fig)
+    scale = LogScale.of(table)
+    tables = [heat_table(f"{_location(b.locations[location])}: {si(float(cells.sum()), unit)}",
+                         [b.components[c] for c in components], [b.phases[p] for p in phases],
+                         _cells(cells, unit, scale))
+              for location, cells in zip(shown, table)]
+    return tables, colour_scale(*_scale_bar(scale, unit), "per training sample (log scale)")
+
+
+def _colour(fraction: float) -> str:
+    """The heat tables' colour at ``fraction`` of their scale: magma, reversed (light is little)."""
+    return css(fraction, "magma", reverse=True)
+
+
+def _cells(values: np.ndarray, unit: str, scale: LogScale, power: int = 1) -> list[list[tuple[str, str, str] | None]]:
+    """``values`` (rows x columns, in ``unit``) as cells of :func:`cosim.report.html.heat_table`: each positive
+    value labelled with its SI prefix on its colour of the log ``scale`` (white text on the dark end); zeros
+    blank."""
+    fractions = scale(values)
+    return [[(si(float(v), unit, 2, power), _colour(x), "white" if x > 0.6 else "black") if v > 0 else None
+             for v, x in zip(row, fraction_row)] for row, fraction_row in zip(values, fractions)]
+
+
+def _scale_bar(scale: LogScale, unit: str) -> tuple[list[str], list[tuple[float, str]]]:
+    """Colours along ``scale`` and its ticks (position in [0, 1], SI text): every decade, or its two ends
+    when it spans less than two."""
+    decades = scale.decades()
+    ticks = decades if len(decades) >= 2 else [scale.low, scale.high]
+    return [_colour(x) for x in np.linspace(0.0, 1.0, 11)], [(float(scale(v)), si(v, unit, 1)) for v in ticks]
 
 
 def _table(b: Budget) -> tuple[list[str], list[list[str]]]:

@@ -1,5 +1,6 @@
-"""Matplotlib helpers for reports: SI-prefixed axes, log-coloured annotated heat maps, figures of fixed size
-with panel grids that wrap, and figures embedded as base64 PNG (no files, no network).
+"""Matplotlib helpers for the sweep report: SI-prefixed axes, figures of fixed size with panel grids that
+wrap, and figures embedded as base64 PNG (no files, no network). A run's report draws without matplotlib
+(:mod:`cosim.report.svg`).
 
 Every figure here has a fixed size in inches whatever it shows (tiles, banks, crossbars): more panels
 wrap into more rows of the same grid, or are summarised, never widen the page.
@@ -12,14 +13,11 @@ import io
 import math
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import Formatter, NullFormatter
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-import numpy as np  # noqa: E402
-from matplotlib.colors import LogNorm  # noqa: E402
-from matplotlib.ticker import Formatter, NullFormatter  # noqa: E402
-
-from cosim.report.units import POWERS, prefix_of, si  # noqa: E402
+from cosim.report.units import POWERS, prefix_of
 
 WIDTH_IN, DPI = 9.0, 100  # every report figure is 900 px wide
 #: fixed figure margins (inches): room for tick labels and a y label on the left, a two-line title above
@@ -59,56 +57,27 @@ def si_axis(axis, unit: str, power: int = 1) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def grid(panels: int, columns: int = 4, height: float = 2.4, **kwargs):
+def grid(panels: int, columns: int = 4, height: float = 2.4, layout: str | None = None):
     """A figure WIDTH_IN wide with ``panels`` axes in rows of ``columns`` (wrapping), each row ``height``
-    inches; unused cells hidden. Returns (figure, flat list of the used axes)."""
+    inches, and fixed margins unless a ``layout`` engine is named. Returns (figure, list of the axes).
+
+    Made without pyplot (no global figure registry to close) and with titles at a fixed height: matplotlib
+    otherwise measures every tick label to place each title, a fifth of a panel's drawing time."""
     columns = max(1, min(columns, panels))
     rows = math.ceil(panels / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(WIDTH_IN, height * rows + 0.4), squeeze=False, **kwargs)
-    if "layout" not in kwargs:  # fixed margins: tight_layout would draw every figure twice (half the report's time)
-        total = height * rows + 0.4
+    total = height * rows + 0.4
+    fig = Figure(figsize=(WIDTH_IN, total), dpi=DPI, layout=layout)
+    if layout is None:  # fixed margins: tight_layout would draw every figure twice (half the report's time)
         fig.subplots_adjust(left=MARGIN_IN["left"] / WIDTH_IN, right=1 - MARGIN_IN["right"] / WIDTH_IN,
                             bottom=MARGIN_IN["bottom"] / total, top=1 - MARGIN_IN["top"] / total,
                             wspace=MARGIN_IN["between_columns"] / ((WIDTH_IN - 1.0) / columns - MARGIN_IN["between_columns"]),
                             hspace=MARGIN_IN["between_rows"] / (height - MARGIN_IN["between_rows"]))
-    flat = list(axes.ravel())
-    for ax in flat[panels:]:
-        ax.set_visible(False)
-    return fig, flat[:panels]
-
-
-def histogram(ax, counts: np.ndarray, edges: np.ndarray, **kwargs) -> None:
-    """Pre-binned counts as a step outline (one artist, however many bins)."""
-    ax.stairs(counts, edges, **kwargs)
+    with matplotlib.rc_context({"axes.titley": 1.0}):
+        return fig, [fig.add_subplot(rows, columns, i + 1) for i in range(panels)]
 
 
 def png(fig) -> str:
-    """The figure as a base64 PNG (closing it)."""
+    """The figure as a base64 PNG."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
-    plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def heat_map(ax, values: np.ndarray, rows: list[str], columns: list[str], unit: str, norm: LogNorm,
-             power: int = 1, annotate: bool = True):
-    """``values`` (rows x columns, in ``unit``) as a heat map on a log colour scale ``norm`` (zeros blank),
-    each cell labelled with its value and SI prefix when ``annotate``; returns the image."""
-    shown = np.where(values > 0, values, np.nan)
-    image = ax.imshow(shown, aspect="auto", cmap="magma_r", norm=norm, interpolation="nearest")
-    if annotate:
-        for (i, j), value in np.ndenumerate(values):
-            if value > 0:
-                ax.text(j, i, si(float(value), unit, 2, power), ha="center", va="center", fontsize=6,
-                        color="white" if norm(value) > 0.6 else "black")
-    ax.set_xticks(range(len(columns)), columns, rotation=30, ha="right", fontsize=7)
-    ax.set_yticks(range(len(rows)), rows, fontsize=7)
-    return image
-
-
-def log_norm(*arrays: np.ndarray) -> LogNorm:
-    """A log colour scale over the positive values of ``arrays`` (at most 6 decades below the largest)."""
-    positive = np.concatenate([np.ravel(a) for a in arrays])
-    positive = positive[positive > 0]
-    top = positive.max() if positive.size else 1.0
-    return LogNorm(vmin=max(positive.min() if positive.size else top / 10, top * 1e-6), vmax=top, clip=True)

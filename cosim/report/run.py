@@ -16,13 +16,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 import yaml
-from matplotlib.ticker import MaxNLocator
-
 from cosim.config import yaml_flow
 from cosim.report import tiles as tile_figures
 from cosim.report.budget import read_budget, section as budget_section
-from cosim.report.figures import grid, png
 from cosim.report.html import Page
+from cosim.report.svg import CYCLE, COLOURS, Panel
 from cosim.report.units import quantity
 from cosim.results import RESULTS, units_of
 
@@ -53,8 +51,8 @@ def write_run_report(out: Path, tiles: list | None = None) -> Path:
         page.table(["quantity", "value", "description"], _rows(groups["area"]), css="text")
     for tile in tiles or []:
         page.section(f"Tile {tile.id} (model.blocks[{tile.block_index}])")
-        for caption, image in tile_figures.figures(tile):
-            page.figure(image, caption)
+        for caption, panels in tile_figures.figures(tile):
+            page.panels(panels, caption, columns=4)
     return page.write(out / REPORT)
 
 
@@ -141,39 +139,35 @@ def _training(page: Page, metrics: dict, steps: dict, names: list[str]) -> None:
     epochs = len(metrics["train_loss"])
     per_epoch = steps["step"][-1] / epochs if len(steps.get("step", [])) else 1.0
     x_epochs = per_epoch * np.arange(1, epochs + 1)
-    fig, (loss, acc) = grid(2, columns=2, height=3.0)
+    loss = Panel("", "training step (batch)", "loss per sample", width=440, height=270)
+    acc = Panel("", "training step (batch)", "accuracy (%)", width=440, height=270)
     if len(steps.get("step", [])):
-        loss.plot(steps["step"], steps["loss"], label="train (window mean)")
-        acc.plot(steps["step"], 100 * steps["accuracy"], label="train (window mean)")
-    loss.plot(x_epochs, metrics["test_loss"], "o", label="test, per epoch")
-    acc.plot(x_epochs, 100 * metrics["test_accuracy"], "o", label="test, per epoch")
-    loss.set(xlabel="training step (batch)", ylabel="loss per sample")
-    acc.set(xlabel="training step (batch)", ylabel="accuracy (%)")
-    for ax in (loss, acc):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    page.figure(png(fig), f"loss and accuracy against training steps ({epochs} epoch(s), "
-                          f"{int(per_epoch)} steps each); test figures after every evaluated epoch")
+        loss.line(steps["step"], steps["loss"], label="train (window mean)")
+        acc.line(steps["step"], 100 * steps["accuracy"], label="train (window mean)")
+    loss.line(x_epochs, metrics["test_loss"], COLOURS["orange"], "test, per epoch", markers=True)
+    acc.line(x_epochs, 100 * metrics["test_accuracy"], COLOURS["orange"], "test, per epoch", markers=True)
+    page.panels([loss.svg(), acc.svg()], f"loss and accuracy against training steps ({epochs} epoch(s), "
+                                         f"{int(per_epoch)} steps each); test figures after every evaluated epoch")
     page.table(["epoch", "train loss", "train accuracy (%)", "test loss", "test accuracy (%)", "time (s)"],
                [[e + 1, f"{metrics['train_loss'][e]:.4f}", f"{100 * metrics['train_accuracy'][e]:.2f}",
                  f"{metrics['test_loss'][e]:.4f}", f"{100 * metrics['test_accuracy'][e]:.2f}",
                  f"{metrics['epoch_seconds'][e]:.1f}"] for e in range(epochs)])
     cosines = np.atleast_2d(metrics.get("ep_id_cosine_per_tensor", np.empty((0, 0))))
     if cosines.size and names:
-        fig, (ax,) = grid(1, columns=1, height=min(3.0, 1.0 + 0.3 * len(names)) if len(cosines) == 1 else 3.0)
+        low = min(0.0, float(np.nanmin(cosines)))
         if len(cosines) == 1:  # one epoch: a bar per tensor, not a column of dots
-            ax.barh(np.arange(len(names)), cosines[0], color="tab:blue")
-            ax.set_yticks(np.arange(len(names)), names, fontsize=7)
-            ax.invert_yaxis()
-            ax.bar_label(ax.containers[0], fmt="%.4f", fontsize=7, padding=2)
-            ax.set(xlabel="cosine(EP, ID) after epoch 1", xlim=(min(0.0, np.nanmin(cosines)), 1.1))
+            panel = Panel("", "cosine(EP, ID) after epoch 1", "", width=880, height=40 + 24 * len(names),
+                          left=int(12 + 5.2 * max(map(len, names))))
+            panel.hbars(cosines[0], names)
+            panel.x_range += [low, 1.1]
         else:
+            panel = Panel("", "epoch", "cosine(EP, ID)", width=880, height=270)
+            panel.x_integer = True
             for column, name in enumerate(names):
-                ax.plot(np.arange(1, len(cosines) + 1), cosines[:, column], "o-", label=name)
-            ax.set(xlabel="epoch", ylabel="cosine(EP, ID)", ylim=(min(0.0, np.nanmin(cosines)), 1.02))
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.legend(fontsize=7, ncol=2)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        page.figure(png(fig), "EP against implicit differentiation per analog tensor, after every epoch "
-                              "(as configured: converters and noise included)")
+                epochs_axis = np.arange(1, len(cosines) + 1)
+                colour = CYCLE[column % len(CYCLE)]
+                panel.line(epochs_axis, cosines[:, column], colour, name)
+                panel.line(epochs_axis, cosines[:, column], colour, markers=True)
+            panel.y_range += [low, 1.02]
+        page.panels([panel.svg()], "EP against implicit differentiation per analog tensor, after every epoch "
+                                   "(as configured: converters and noise included)", columns=1)

@@ -3,7 +3,7 @@ converter code histograms (with clip fractions and code utilisation) and node-vo
 the diode rails (mV), each tile in figures of fixed width whose panels wrap.
 
 :func:`snapshot` takes what the figures need from the live chip (the runner calls it once, after
-training); :func:`figures` turns it into PNGs.
+training); :func:`figures` turns it into SVG panels (:mod:`cosim.report.svg`; no matplotlib).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cosim.report.figures import grid, histogram, png
+from cosim.report import colours
+from cosim.report.svg import COLOURS, Panel
 
 BINS = 60
 MAP_PIXELS = 128  # conductance maps: at most this many cells a side (block means)
@@ -62,10 +63,10 @@ def snapshot(chip, chain, before: list[np.ndarray]) -> list[TileSnapshot]:
     return tiles
 
 
-def figures(tile: TileSnapshot) -> list[tuple[str, str]]:
-    """(caption, base64 PNG) of a tile's figures: conductances, converters, node voltages."""
-    out = [(f"tile {tile.id}: conductances per crossbar after training (µS; stuck devices marked) and their "
-            "distribution before and after training", _conductances(tile))]
+def figures(tile: TileSnapshot) -> list[tuple[str, list[str]]]:
+    """(caption, SVG panels) of a tile's figures: conductances, converters, node voltages."""
+    out = [(f"tile {tile.id}: conductances per crossbar after training (µS; blocks holding stuck devices marked: "
+            "red at g_min, white at g_max) and their distribution before and after training", _conductances(tile))]
     if tile.converters:
         out.append((f"tile {tile.id}: codes of each converter bank over the run (log counts); clip: conversions "
                     "beyond the range; used: fraction of the codes ever produced", _converters(tile)))
@@ -75,63 +76,76 @@ def figures(tile: TileSnapshot) -> list[tuple[str, str]]:
     return out
 
 
+def _blocks(values: np.ndarray, pixels: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """``values`` cut to whole blocks and reshaped (n, rows, m, columns) so that neither n nor m exceeds
+    ``pixels``; the block size."""
+    rows, columns = (max(1, math.ceil(size / pixels)) for size in values.shape)
+    n, m = values.shape[0] // rows * rows, values.shape[1] // columns * columns
+    return values[:n, :m].reshape(n // rows, rows, m // columns, columns), (rows, columns)
+
+
 def block_means(values: np.ndarray, pixels: int) -> np.ndarray:
     """``values`` averaged over blocks so that neither side exceeds ``pixels`` (a map drawn ~150 px wide
     shows no more; drawing every device of a 512x256 crossbar took most of the report's time)."""
-    rows, columns = (max(1, math.ceil(size / pixels)) for size in values.shape)
-    n, m = values.shape[0] // rows * rows, values.shape[1] // columns * columns
-    return values[:n, :m].reshape(n // rows, rows, m // columns, columns).mean(axis=(1, 3))
+    return _blocks(values, pixels)[0].mean(axis=(1, 3))
 
 
-def _conductances(tile: TileSnapshot) -> str:
-    fig, axes = grid(2 * len(tile.after), columns=4, height=2.6)
+def conductance_map(g: np.ndarray, stuck: np.ndarray | None) -> tuple[np.ndarray, tuple[float, float]]:
+    """The picture of a crossbar's conductances (S): block means in µS on viridis, blocks holding a device
+    stuck at g_min red and at g_max white; and its colour range (µS)."""
+    shown = 1e6 * block_means(g, MAP_PIXELS)
+    low, high = float(shown.min()), float(shown.max())
+    pixels = colours.rgb((shown - low) / ((high - low) or 1.0))
+    if stuck is not None and stuck.any():
+        blocks = _blocks(stuck, MAP_PIXELS)[0]
+        pixels[(blocks > 0).any(axis=(1, 3))] = 255
+        pixels[(blocks < 0).any(axis=(1, 3))] = (214, 39, 40)
+    return pixels, (low, high)
+
+
+def _conductances(tile: TileSnapshot) -> list[str]:
+    panels = []
     for l, (g0, g1, stuck) in enumerate(zip(tile.before, tile.after, tile.stuck)):
-        heat, hist = axes[2 * l], axes[2 * l + 1]
         n, m = g1.shape
-        image = heat.imshow(1e6 * block_means(g1, MAP_PIXELS), aspect="auto", interpolation="nearest",
-                            cmap="viridis", extent=(-0.5, m - 0.5, n - 0.5, -0.5))
-        fig.colorbar(image, ax=heat, fraction=0.08)
-        heat.set(title=f"crossbar {l} ({g1.shape[0]}×{g1.shape[1]}), µS", xlabel="column", ylabel="row")
+        heat = Panel(f"crossbar {l} ({n}×{m}), µS", "column", "row")
+        pixels, scale = conductance_map(g1, stuck)
+        heat.image(pixels, n, m, scale, "µS")
+        hist = Panel(f"crossbar {l}", "conductance (µS)", "devices", ylog=True)
         edges = 1e6 * np.linspace(min(g0.min(), g1.min()), max(g0.max(), g1.max()) * (1 + 1e-9), BINS + 1)
-        histogram(hist, np.histogram(1e6 * g0, edges)[0], edges, label="before", color="tab:gray")
-        histogram(hist, np.histogram(1e6 * g1, edges)[0], edges, label="after", color="tab:blue")
+        hist.stairs(np.histogram(1e6 * g0, edges)[0], edges, COLOURS["grey"], label="before")
+        hist.stairs(np.histogram(1e6 * g1, edges)[0], edges, COLOURS["blue"], label="after")
         if stuck is not None and stuck.any():
-            rows, columns = np.nonzero(stuck)
-            heat.scatter(columns, rows, s=1, c=np.where(stuck[rows, columns] > 0, "white", "red"), marker="s",
-                         linewidths=0)
-            histogram(hist, np.histogram(1e6 * g1[stuck != 0], edges)[0], edges, color="tab:red", fill=True,
-                      alpha=0.6, label=f"stuck ({np.count_nonzero(stuck)})")
-        hist.set(xlabel="conductance (µS)", ylabel="devices", yscale="log", title=f"crossbar {l}")
-        hist.legend(fontsize=7)
-    return png(fig)
+            hist.stairs(np.histogram(1e6 * g1[stuck != 0], edges)[0], edges, COLOURS["red"], fill=True, opacity=0.6,
+                        label=f"stuck ({np.count_nonzero(stuck)})")
+        panels += [heat.svg(), hist.svg()]
+    return panels
 
 
-def _converters(tile: TileSnapshot) -> str:
-    fig, axes = grid(len(tile.converters), columns=4, height=2.2)
-    for ax, (bank, (counts, clipped, total)) in zip(axes, tile.converters.items()):
+def _converters(tile: TileSnapshot) -> list[str]:
+    panels = []
+    for bank, (counts, clipped, total) in tile.converters.items():
         counts = np.asarray(counts)
-        histogram(ax, counts, np.arange(len(counts) + 1) - 0.5, fill=True, color="tab:blue")
-        ax.set_yscale("log")
-        ax.set_ylim(bottom=0.5)
         used = np.count_nonzero(counts) / len(counts)
-        ax.set_title(f"{bank}\nclip {100 * clipped / total:.2g} %, used {100 * used:.0f} %", fontsize=9,
-                     color="tab:red" if clipped / total > 0.01 else "black")
-        ax.set(xlabel="code", ylabel="conversions")
-    return png(fig)
+        panel = Panel(f"{bank}\nclip {100 * clipped / total:.2g} %, used {100 * used:.0f} %", "code", "conversions",
+                      ylog=True, title_colour=COLOURS["red"] if clipped / total > 0.01 else "black")
+        panel.y_floor = 0.5
+        panel.stairs(counts, np.arange(len(counts) + 1) - 0.5, fill=True)
+        panels.append(panel.svg())
+    return panels
 
 
-def _voltages(tile: TileSnapshot) -> str:
-    fig, axes = grid(len(tile.voltages), columns=4, height=2.2)
-    for m, (ax, volts, (lo, hi)) in enumerate(zip(axes, tile.voltages, tile.rails), start=1):
+def _voltages(tile: TileSnapshot) -> list[str]:
+    panels = []
+    for m, (volts, (lo, hi)) in enumerate(zip(tile.voltages, tile.rails), start=1):
         mv = 1e3 * volts.ravel()
         span = [x for x in (1e3 * lo, 1e3 * hi, mv.min(), mv.max()) if np.isfinite(x)]
         edges = np.linspace(min(span), max(span) + 1e-9, BINS + 1)
-        histogram(ax, np.histogram(mv, edges)[0], edges, fill=True, color="tab:green")
         at_rails = np.mean((volts <= lo + 1e-6 * abs(lo)) | (volts >= hi - 1e-6 * abs(hi))) if np.isfinite(lo) else 0.0
+        kind = "output" if m == len(tile.voltages) else "hidden"
+        panel = Panel(f"layer {m} ({kind}): {100 * at_rails:.1f} % at rails", "node voltage (mV)", "nodes × samples")
+        panel.stairs(np.histogram(mv, edges)[0], edges, COLOURS["green"], fill=True)
         for rail in (lo, hi):
             if np.isfinite(rail):
-                ax.axvline(1e3 * rail, color="tab:red", linestyle="--", linewidth=1)
-        kind = "output" if m == len(tile.voltages) else "hidden"
-        ax.set_title(f"layer {m} ({kind}): {100 * at_rails:.1f} % at rails", fontsize=9)
-        ax.set(xlabel="node voltage (mV)", ylabel="nodes × samples")
-    return png(fig)
+                panel.vline(1e3 * rail)
+        panels.append(panel.svg())
+    return panels
