@@ -8,8 +8,9 @@ same shape when Fashion-MNIST is absent), this prints:
   the loop of :class:`~cosim.learning.train.Trainer`), best of interleaved repeats;
 * its GEMM floor: the matrix products the step needs, listed from the built chain (linear ops: forward,
   weight gradient and, except for the first block, input gradient; crossbars: the input drive once, the
-  per-sweep products of every solve with the sweeps the solves really took, the 1/2 dV^2 gradient GEMM
-  and, except for the first block, the source-current difference), timed as bare ``numpy.matmul`` calls
+  per-sweep products of every solve with the sweeps the solves really took, less those of all-zero layers
+  that cold starts write as zeros, the 1/2 dV^2 gradient GEMM and, except for the first block, the
+  source-current difference), timed as bare ``numpy.matmul`` calls
   into preallocated outputs in the same run; the ratio step / floor;
 * the step split by part, from timers wrapped around methods by this script only (exclusive times:
   a part's time excludes the parts it calls); "Python and glue" is what no timer covers;
@@ -54,6 +55,7 @@ class Parts:
         from cosim.analog.devices import DeviceArray
         from cosim.analog.resistive import block as resistive_block
         from cosim.analog.resistive.network import ResistiveNetwork
+        from cosim.analog.resistive.energy import ResistiveEnergy
         from cosim.analog.resistive.solve import ResistiveSolver
         from cosim.chip.chip import Chip
         from cosim.chip.ledger import Ledger
@@ -76,11 +78,12 @@ class Parts:
             (Ledger, "add", "ledger"), (Tile, "after_solve", "ledger"), (Chip, "book_step", "ledger"),
             (Tile, "book_gradient_arithmetic", "ledger"),
         ]
-        self.solver = ResistiveSolver
+        self.solver, self.energy = ResistiveSolver, ResistiveEnergy
         self.networks = {id(b.network): i for i, b in enumerate(s.chain.blocks) if b.kind == "analog"}
         self.times = dict.fromkeys([part for _, _, part in self.targets], 0.0)
         self.times["Python and glue"] = 0.0
         self.sweep_counts: dict[int, int] = {}
+        self.skipped: dict[tuple[int, int, int], int] = {}  # products of all-zero layers the solves left out
         self._stack: list[float] = []
 
     def _timed(self, function, part):
@@ -103,12 +106,22 @@ class Parts:
             return state
         return counted
 
+    def _skips(self, product):
+        def counted(energy, layer, v, w, out):
+            if layer in energy._zero:
+                shape = (v.shape[0], v.shape[1], w.shape[1])
+                self.skipped[shape] = self.skipped.get(shape, 0) + 1
+            return product(energy, layer, v, w, out)
+        return counted
+
     def __enter__(self):
         self._saved = [(owner, name, vars(owner).get(name)) for owner, name, _ in self.targets]
         self._saved.append((self.solver, "relax", vars(self.solver)["relax"]))
         for owner, name, part in self.targets:
             setattr(owner, name, self._timed(getattr(owner, name), part))
         self.solver.relax = self._counted(self.solver.relax)
+        self._saved.append((self.energy, "_product", vars(self.energy)["_product"]))
+        self.energy._product = self._skips(self.energy._product)
         self._stack.append(0.0)
         self._start = time.perf_counter()
         return self
@@ -126,9 +139,15 @@ class Parts:
         """Mean sweeps per step (all phases) of each analog block, by its index in the chain."""
         return {index: count / steps for index, count in self.sweep_counts.items()}
 
+    def skipped_products(self, steps: int) -> dict[tuple[int, int, int], float]:
+        """Products per step that cold starts write as zeros (their layer is all zero): not needed."""
+        return {shape: count / steps for shape, count in self.skipped.items()}
 
-def gemm_floor(chain, sweeps: dict[int, float], batch: int) -> dict[tuple[int, int, int], float]:
-    """The products one training step needs, {(m, k, n): count per step}: see the module docstring."""
+
+def gemm_floor(chain, sweeps: dict[int, float], batch: int,
+               skipped: dict[tuple[int, int, int], float]) -> dict[tuple[int, int, int], float]:
+    """The products one training step needs, {(m, k, n): count per step}: see the module docstring;
+    ``skipped``: sweep products the solves did not need (of all-zero layers at a cold start), taken off."""
     from cosim.digital.ops import Linear
 
     products: dict[tuple[int, int, int], float] = {}
@@ -156,6 +175,8 @@ def gemm_floor(chain, sweeps: dict[int, float], batch: int) -> dict[tuple[int, i
             add((n[l], batch if l == 0 else 2 * batch, n[l + 1]))
         if index:
             add((batch, n[1], n[0]))  # the source-current difference: the error for the block before
+    for shape, count in skipped.items():
+        add(shape, -count)
     return products
 
 
@@ -254,7 +275,7 @@ def step_table(steps: int, repeats: int, device_worker: bool) -> None:
     steps_of = {name: stepper(s) for name, s in sessions.items()}
     for step in steps_of.values():
         step()  # compile, calibrate converters, warm caches
-    split, sweeps = {}, {}
+    split, sweeps, skipped = {}, {}, {}
     for _ in range(repeats):  # interleaved; per config, the repeat with the smallest total
         for name, step in steps_of.items():
             with Parts(sessions[name]) as parts:
@@ -262,8 +283,9 @@ def step_table(steps: int, repeats: int, device_worker: bool) -> None:
                     step()
             times = parts.per_step(steps)
             if sum(times.values()) < sum(split.get(name, {"": np.inf}).values()):
-                split[name], sweeps[name] = times, parts.sweeps(steps)
-    floors = {name: gemm_floor(s.chain, sweeps[name], s.trainer.batch_size) for name, s in sessions.items()}
+                split[name], sweeps[name], skipped[name] = times, parts.sweeps(steps), parts.skipped_products(steps)
+    floors = {name: gemm_floor(s.chain, sweeps[name], s.trainer.batch_size, skipped[name])
+              for name, s in sessions.items()}
     products = {name: product_timer(floors[name], sessions[name].chain.analog_blocks[0].network.dtype)
                 for name in CONFIGS}
     serial = {f"{CONFIGS[0]} without the device worker": without_worker(steps_of[CONFIGS[0]])} if device_worker else {}
