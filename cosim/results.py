@@ -94,7 +94,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 #: unit of a name's trailing ``_<unit>`` (before an optional ``.<index>``), e.g. conductances_S.0 -> S
-_SUFFIX = re.compile(r"_(J|s|S|A|V|W|F|Hz|m|mm2|m2)(\.\d+)?$")
+_SUFFIX = re.compile(r"_(J|s|S|A|V|W|F|Hz|m|nm|mm2|m2)(\.\d+)?$")
 #: units and descriptions of names without a unit suffix
 DESCRIPTIONS = {
     "train_loss": ("1", "mean loss per training sample"), "test_loss": ("1", "mean loss per test sample"),

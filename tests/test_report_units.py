@@ -154,3 +154,10 @@ def test_log_axes_label_decades_or_finer_marks_when_few_decades_show():
     assert [text for _, text in log_marks(15, 900)] == ["2×10¹", "5×10¹", "10²", "2×10²", "5×10²"]
     assert len(log_marks(1, 1e12)) == 7  # every other decade beyond 7
     assert [text for _, text in log_marks(150, 260)] == ["150", "200", "250"]  # under a factor of 2: round numbers
+
+
+def test_the_technology_node_reads_in_nanometres_not_in_its_groups_square_metres():
+    """Regression: the area table showed node_nm = 32 as "32.0 m²" (the area group's unit)."""
+    from cosim.results import units_of
+
+    assert units_of("node_nm") == ("nm", "")
