@@ -24,7 +24,7 @@ MAP_PIXELS = 128  # conductance maps: at most this many cells a side (block mean
 class TileSnapshot:
     """One tile after training: conductances before/after (S) and stuck masks (-1 at g_min, +1 at g_max,
     None when no device is stuck) per crossbar; per converter bank its code counts and clipped conversions;
-    per node layer the last training batch's free-phase voltages (V) and its rails (V, +-inf: none)."""
+    per node layer the free-phase voltages (V) of the last batch solved and its rails (V, +-inf: none)."""
 
     id: int
     block_index: int
@@ -71,8 +71,8 @@ def figures(tile: TileSnapshot) -> list[tuple[str, list[str]]]:
         out.append((f"tile {tile.id}: codes of each converter bank over the run (log counts); clip: conversions "
                     "beyond the range; used: fraction of the codes ever produced", _converters(tile)))
     if tile.voltages:
-        out.append((f"tile {tile.id}: node voltages of the last training batch (free phase) against the diode "
-                    "rails", _voltages(tile)))
+        out.append((f"tile {tile.id}: node voltages of the last batch the run solved (free phase; after training: "
+                    "the gradient check's) against the diode rails", _voltages(tile)))
     return out
 
 
