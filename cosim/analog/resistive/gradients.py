@@ -32,6 +32,7 @@ from cosim.analog.core import EnergyGradients, Equilibrium
 from cosim.analog.resistive.network import ResistiveNetwork
 from cosim.analog.resistive.observables import source_currents
 from cosim.errors import ParameterError
+from cosim.threads import matmul
 
 
 @dataclass
@@ -54,7 +55,7 @@ def source_current_pair(network: ResistiveNetwork, a: Equilibrium, b: Equilibriu
     """
     if a.conductances is not None and a.conductances is b.conductances:
         amp = network.amplifiers[0]
-        difference = -amp.backward_gain * ((a.layers[1] - b.layers[1]) @ a.conductances[0].T)
+        difference = -amp.backward_gain * matmul(a.layers[1] - b.layers[1], a.conductances[0].T)
         return difference, np.zeros_like(difference)
     return source_currents(network, a.layers, a.conductances), source_currents(network, b.layers, b.conductances)
 
@@ -94,7 +95,7 @@ def crossbar_bilinear(a: float, d_lo, s_lo, d_hi, s_hi, factor: float = 1.0, out
         left = np.hstack([c * s_lo.T, c * d_lo.T, rows[:, None], ones_lo])
         right = np.vstack([d_hi, s_hi, ones_hi, cols[None, :]])
     left, right = left.astype(s_lo.dtype, copy=False), right.astype(s_lo.dtype, copy=False)
-    return np.matmul(left, right, out=out)
+    return matmul(left, right, out=out)
 
 
 def ep_gradients(network: ResistiveNetwork, reading_a: Reading, reading_b: Reading,
@@ -136,5 +137,5 @@ def implicit_gradients(network: ResistiveNetwork, free: Equilibrium, adjoint: li
     ]
     biases = [node[m] * lam[m].sum(axis=0) for m in range(1, network.n_layers + 1)]
     amp0 = network.amplifiers[0]
-    inputs = network.fold_input_gradient(gap[0] * amp0.forward_gain * (lam[1] @ network.conductances[0].T))
+    inputs = network.fold_input_gradient(gap[0] * amp0.forward_gain * matmul(lam[1], network.conductances[0].T))
     return BlockGradients(conductances, biases, inputs)
