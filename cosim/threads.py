@@ -164,7 +164,8 @@ def solver_threads(requested: int) -> SolverThreads:
 
 
 def numba_threads() -> int:
-    """Threads a parallel Numba kernel may use now: the innermost :func:`solver_threads` block's count, or 1."""
+    """Threads a parallel Numba kernel or a split :func:`matmul` may use now: the innermost
+    :func:`solver_threads` block's count, or 1."""
     return 1 if _active is None else _active.threads
 
 
@@ -194,15 +195,16 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     return out
 
 
-_workers: ThreadPoolExecutor | None = None
+_workers: tuple[int, ThreadPoolExecutor] | None = None  # (the process that made it, the pool)
 
 
 def _pool() -> ThreadPoolExecutor:
-    """The Python threads of :func:`matmul` (idle ones wait on a lock: no spinning)."""
+    """The Python threads of :func:`matmul` (idle ones wait on a lock: no spinning); a new pool in a
+    forked child, which inherits the parent's pool object but not its threads."""
     global _workers
-    if _workers is None:
-        _workers = ThreadPoolExecutor(max_workers=max(1, available_cores() - 1), thread_name_prefix="cosim-matmul")
-    return _workers
+    if _workers is None or _workers[0] != os.getpid():
+        _workers = os.getpid(), ThreadPoolExecutor(max(1, available_cores() - 1), thread_name_prefix="cosim-matmul")
+    return _workers[1]
 
 
 def _set_numba_threads(threads: int) -> None:
