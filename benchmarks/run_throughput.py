@@ -18,8 +18,9 @@ same shape when Fashion-MNIST is absent), this prints:
 
 Then the XL network (``fmnist_drn_xl.yaml``, (2*784)-32768-10, batch 32) with 1 and 2 threads (the large
 products split by :func:`cosim.threads.matmul`, the parallel Numba kernels; BLAS at one thread) and as a run
-asking for 2 gets them (capped at the idle cores), interleaved, best of 10; and where the wall time of one `cosim run` goes (start-up, data loading, training,
-evaluation, checkpoint and results, report.html), timed from outside around the phases of :func:`cosim.runner.run`.
+asking for 2 gets them (capped at the idle cores), interleaved, best of 10; and where the wall time of one
+`cosim run` goes (start-up, data loading, training, evaluation, checkpoint and results, report.html), timed
+from outside around the phases of :func:`cosim.runner.run`.
 
     python benchmarks/run_throughput.py           # about 3 minutes on 2 (loaded) cores, a full epoch included
     python benchmarks/run_throughput.py --quick   # a smoke run: few steps, a small XL stand-in, a short run
