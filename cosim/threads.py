@@ -52,7 +52,8 @@ from cosim import worker  # noqa: E402
 IDLE_MARGIN = 0.3  # a core is idle when other processes use less than this share of it, on average
 RECHECK_S = 30.0  # seconds between re-checks of the idle cores during a run
 PARALLEL_MIN = 1 << 20  # elements from which an element-wise Numba pass is split over threads
-MATMUL_PARALLEL_MIN = 1 << 24  # multiply-adds from which :func:`matmul` splits a product (~0.3 ms on a core)
+MATMUL_PARALLEL_MIN = 1 << 22  # multiply-adds from which :func:`matmul` splits a product (~0.1 ms on a core)
+MATMUL_MIN_SLAB = 64  # rows or columns of the result below which a slab is not worth a thread
 LOAD_WINDOW_S = 60.0  # time constant of the 1-minute load average, an exponential average of runnable tasks
 
 
@@ -178,11 +179,13 @@ def parallel(array) -> bool:
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``a @ b`` of 2-D arrays, into ``out`` when given. A product of ``MATMUL_PARALLEL_MIN`` or more
     multiply-adds on :func:`numba_threads` threads is split along the longer side of the result into as many
-    slabs, each one single-threaded BLAS call, run at once (the calling thread takes the first); the slabs'
-    entries are computed as in the whole product."""
+    slabs (of at least ``MATMUL_MIN_SLAB`` rows or columns), each one single-threaded BLAS call, run at once
+    (the calling thread takes the first); the slabs' entries are computed as in the whole product.
+    Measured in the XL sweep (batch 32, float32, 2 threads, load ~3): 32 x 10 x 32768 0.88 -> 0.59 ms split;
+    32 x 32768 x 10 split into two 16-row slabs 0.70 -> 0.92 ms, hence the least slab."""
     threads = numba_threads()
     (m, k), n = a.shape, b.shape[1]
-    if threads == 1 or m * k * n < MATMUL_PARALLEL_MIN:
+    if threads == 1 or m * k * n < MATMUL_PARALLEL_MIN or max(m, n) < threads * MATMUL_MIN_SLAB:
         return np.matmul(a, b, out=out)
     if out is None:
         out = np.empty((m, n), np.result_type(a, b))

@@ -27,10 +27,11 @@ def straightforward_ep(network, plus, minus, beta):
 
 def split_products(monkeypatch, count=2):
     """A solver_threads block forced to ``count`` threads in which every product cosim.threads.matmul
-    gets is split (its size threshold lowered to one multiply-add)."""
+    gets is split (its size thresholds lowered to one multiply-add and one row or column a slab)."""
     import cosim.threads as threads
 
     monkeypatch.setattr(threads, "MATMUL_PARALLEL_MIN", 1)
+    monkeypatch.setattr(threads, "MATMUL_MIN_SLAB", 1)
     forced = threads.SolverThreads(count)
     forced.threads = count
     return forced
@@ -40,7 +41,7 @@ def split_products(monkeypatch, count=2):
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_fast_ep_gradients_equal_the_straightforward_rule(case, split, monkeypatch):
     """The GEMM form of EP (its products whole, or split over threads by cosim.threads.matmul: the input
-    drive, the 1/2 dV^2 product, the source-current difference) against explicit tensors, float64."""
+    drive, the sweeps' products, the 1/2 dV^2 product) against explicit tensors, float64."""
     block = make_block(case)
     beta = 1e-6
     with split_products(monkeypatch) if split else contextlib.nullcontext():

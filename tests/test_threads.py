@@ -112,7 +112,7 @@ def test_the_device_worker_runs_only_on_a_core_the_solver_leaves_idle(monkeypatc
     assert not worker.background()
 
 
-@pytest.mark.parametrize("shape", [(3000, 70, 90), (40, 80, 6000), (4, 9, 5)])
+@pytest.mark.parametrize("shape", [(3000, 70, 90), (40, 80, 6000), (4, 9, 5), (32, 900, 10)])
 def test_split_matmul_equals_the_whole_product(shape):
     """matmul on 2 and 3 threads, split along rows or columns (or not at all, below its size), gives
     numpy's product of the same float64 operands (to rounding; OpenBLAS: bitwise), into ``out`` or a new array."""

@@ -24,6 +24,7 @@ from cosim.analog.relaxation import LayerTerms, box_centre, kernels
 from cosim.analog.resistive.network import ResistiveNetwork, ShockleyDiode
 from cosim.analog.resistive.observables import energy as network_energy
 from cosim.errors import ParameterError
+from cosim.threads import matmul
 
 
 @dataclass(frozen=True)
@@ -142,10 +143,11 @@ class ResistiveEnergy:
 
     # ------------------------------------------------------------------ exact block descent
     def layer_inputs(self, m: int, state) -> tuple[np.ndarray, np.ndarray | None]:
-        """(V_{m-1} W[m-1], V_{m+1} W[m]^T): BLAS products into buffers kept for the whole relaxation."""
+        """(V_{m-1} W[m-1], V_{m+1} W[m]^T): BLAS products (:func:`cosim.threads.matmul`) into buffers kept
+        for the whole relaxation."""
         net = self.network
-        below = self.drive.product if m == 1 else np.matmul(state[m - 2], net.conductances[m - 1], out=self._below[m])
-        above = np.matmul(state[m], net.conductances[m].T, out=self._above[m]) if m < net.n_layers else None
+        below = self.drive.product if m == 1 else matmul(state[m - 2], net.conductances[m - 1], out=self._below[m])
+        above = matmul(state[m], net.conductances[m].T, out=self._above[m]) if m < net.n_layers else None
         if m >= 2:
             self._final[m - 1] = (0, below)
         if above is not None:
