@@ -17,10 +17,11 @@ same shape when Fashion-MNIST is absent), this prints:
 * the machine: CPU model (/proc/cpuinfo), the cores this process may use (``os.sched_getaffinity``)
   and the GEMM GFLOP/s of the floor, measured in the same run.
 
-Then the XL network (``fmnist_drn_xl.yaml``, (2*784)-32768-10, batch 32) with 1 and 2 threads (BLAS and the
-parallel Numba kernels) and as a run asking for 2 gets them (capped at the idle cores),
-interleaved; and where the wall time of one `cosim run` goes (start-up, data loading, training,
-evaluation, checkpoint and results, report.html), timed from outside around the phases of :func:`cosim.runner.run`.
+Then the XL network (``fmnist_drn_xl.yaml``, (2*784)-32768-10, batch 32) with 1 and 2 threads (the large
+products split by :func:`cosim.threads.matmul`, the parallel Numba kernels; BLAS at one thread) and as a run
+asking for 2 gets them (capped at the idle cores), interleaved, best of 10; and where the wall time of one
+`cosim run` goes (start-up, data loading, training, evaluation, checkpoint and results, report.html), timed
+from outside around the phases of :func:`cosim.runner.run`.
 
     python benchmarks/run_throughput.py           # about 3 minutes on 2 (loaded) cores, a full epoch included
     python benchmarks/run_throughput.py --quick   # a smoke run: few steps, a small XL stand-in, a short run
@@ -338,7 +339,7 @@ def xl_threads(quick: bool, repeats: int) -> None:
 
 
 def _with_threads(n: int, step) -> None:
-    """One step on ``n`` threads (BLAS and the parallel Numba kernels), whatever the load."""
+    """One step on ``n`` threads (split products and the parallel Numba kernels), whatever the load."""
     from cosim.threads import SolverThreads
 
     forced = SolverThreads(n)
@@ -411,7 +412,7 @@ def main(argv=None) -> None:
                   f"(cosim.threads' choice at load average {os.getloadavg()[0]:.1f})")
             step_table(steps, repeats, chosen.device_worker)
     if "xl" in args.parts:
-        xl_threads(args.quick, 2 if args.quick else 4)
+        xl_threads(args.quick, 2 if args.quick else 10)
     if "run" in args.parts:
         with threadpool_limits(limits=1, user_api="blas"):
             run_phases(256 if args.quick else 60000)

@@ -1,26 +1,32 @@
-"""How many threads a run's matrix products get: ``solver.threads`` at most, capped at the cores this process
-may use (its CPU affinity, e.g. under ``taskset`` or a container's CPU set) and at the cores other processes
-leave idle, so that no setting oversubscribes a busy machine.
+"""How many threads a run uses: ``solver.threads`` at most, capped at the cores this process may use (its
+CPU affinity, e.g. under ``taskset`` or a container's CPU set) and at the cores other processes leave idle,
+so that no setting oversubscribes a busy machine.
 
 Idle cores are estimated from the 1-minute load average (runnable tasks, ``os.getloadavg``) less this
 process's own share of it (:func:`own_load` at the start: its busy cores since it started, weighted as the
 load average weighs them; at a re-check, its busy cores over the last interval, CPU time over wall time); a
-core counts as idle when other processes use less than ``IDLE_MARGIN`` of it. During training the count is re-checked every
-``RECHECK_S`` seconds (:func:`recheck`, called by the trainer once per step), so a run that starts on idle
-cores drops to one thread when other jobs arrive, and takes the second core back when they leave.
+core counts as idle when other processes use less than ``IDLE_MARGIN`` of it. During training the count is
+re-checked every ``RECHECK_S`` seconds (:func:`recheck`, called by the trainer once per step), so a run that
+starts on idle cores drops to one thread when other jobs arrive, and takes the second core back when they leave.
 
 The default, ``solver.threads: 1``, is deliberate: the default chip's products are small (batch 32,
-256-wide layers), and on a loaded machine a second BLAS thread was measured several times slower (it waits
-for the busy core at every product). Wide crossbars gain from more on idle cores: the XL config asks for 2
+256-wide layers), and on a loaded machine a second thread was measured several times slower (it waits for
+the busy core at every product). Wide crossbars gain from more on idle cores: the XL config asks for 2
 (see docs/benchmarks.md, "Run throughput"). The command line also pins OpenBLAS to one thread before numpy
-loads unless ``OPENBLAS_NUM_THREADS`` is set; raising the limit here later still takes effect.
+loads unless ``OPENBLAS_NUM_THREADS`` is set.
 
-The same count runs the parallel Numba kernels (the optimisers' steps and the conductance installs of
-large crossbars, which are memory-bound element-wise passes): :func:`numba_threads` is what a kernel may
-use now, 1 outside a :func:`solver_threads` block; :func:`parallel` chooses the kernel. Their OpenMP threads
-wait passively between kernels (``OMP_WAIT_POLICY=PASSIVE`` unless set): forced to 2 threads on a loaded
-machine (load average 3 on 2 cores), the XL step ran 0.30x as fast as on 1 thread with spinning waits, 0.68x
-with passive ones.
+How the threads are used, inside a :func:`solver_threads` block (:func:`numba_threads` of them, 1 outside):
+
+* BLAS stays at one thread. A large product goes through :func:`matmul`, which splits it into slabs run
+  at once by single-threaded BLAS calls on a pool of Python threads. OpenBLAS's own workers spin for about
+  0.1 s after every product they share (measured: 0.07-0.1 CPU seconds during a sleep after one 2-thread
+  product here), holding the second core while the element-wise kernels below want it: with two BLAS
+  threads, those kernels ran no faster on two threads than on one inside the XL step.
+* The element-wise Numba kernels of large arrays (optimiser steps, conductance installs, layer updates;
+  memory-bound passes) take their parallel builds: :func:`parallel` chooses. Their OpenMP threads wait
+  passively between kernels (``OMP_WAIT_POLICY=PASSIVE`` unless set): forced to 2 threads on a loaded
+  machine (load average 3 on 2 cores), the XL step ran 0.30x as fast as on 1 thread with spinning waits,
+  0.68x with passive ones.
 
 A core left idle beyond the solver's threads runs the device worker (:func:`device_worker`): device noise
 drawn ahead and the next read's 1/f amplitudes prepared while the main thread solves; the numbers are the
@@ -32,18 +38,22 @@ from __future__ import annotations
 import math
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when Numba first starts its OpenMP threads
 
 import numba  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
+import numpy as np  # noqa: E402
+from threadpoolctl import ThreadpoolController  # noqa: E402
 
 from cosim import worker  # noqa: E402
 
 IDLE_MARGIN = 0.3  # a core is idle when other processes use less than this share of it, on average
 RECHECK_S = 30.0  # seconds between re-checks of the idle cores during a run
 PARALLEL_MIN = 1 << 20  # elements from which an element-wise Numba pass is split over threads
+MATMUL_PARALLEL_MIN = 1 << 22  # multiply-adds from which :func:`matmul` splits a product (~0.1 ms on a core)
+MATMUL_MIN_SLAB = 64  # rows or columns of the result below which a slab is not worth a thread
 LOAD_WINDOW_S = 60.0  # time constant of the 1-minute load average, an exponential average of runnable tasks
 
 
@@ -91,19 +101,20 @@ def device_worker(threads: int, own_busy: float = 0.0) -> bool:
     return idle_cores(own_busy) > threads
 
 
-def blas_threads(requested: int, own_busy: float = 0.0) -> int:
-    """The BLAS threads a run asking for ``requested`` gets: at least 1, at most the available and idle cores."""
+def run_threads(requested: int, own_busy: float = 0.0) -> int:
+    """The threads a run asking for ``requested`` gets: at least 1, at most the available and idle cores."""
     return max(1, min(int(requested), available_cores(), idle_cores(own_busy)))
 
 
 class SolverThreads:
-    """Inside ``with``: BLAS limited to :func:`blas_threads` of ``requested``, re-chosen by :meth:`recheck`
-    every ``recheck_s`` seconds from the load of the interval."""
+    """Inside ``with``: :func:`run_threads` of ``requested`` for :func:`matmul` and the parallel Numba
+    kernels, re-chosen by :meth:`recheck` every ``recheck_s`` seconds from the load of the interval; BLAS
+    itself at one thread (see the module docstring)."""
 
     def __init__(self, requested: int, recheck_s: float = RECHECK_S):
         self.requested, self.recheck_s = int(requested), recheck_s
         own = own_load()
-        self.threads = blas_threads(self.requested, own if self.requested > 1 else 0.0)
+        self.threads = run_threads(self.requested, own if self.requested > 1 else 0.0)
         self.device_worker = device_worker(self.threads, own)
         self._limits = None
         self._mark = self._clock()
@@ -120,18 +131,16 @@ class SolverThreads:
         wall, cpu = self._clock()
         own_busy = (cpu - self._mark[1]) / (wall - self._mark[0])
         self._mark = wall, cpu
-        threads = blas_threads(self.requested, own_busy)
+        threads = run_threads(self.requested, own_busy)
         self.device_worker = device_worker(threads, own_busy)
         worker.set_background(self.device_worker)
         if threads != self.threads:
             self.threads = threads
-            self._limits.restore_original_limits()
-            self._limits = threadpool_limits(limits=threads, user_api="blas")
             _set_numba_threads(threads)
 
     def __enter__(self) -> SolverThreads:
         global _active
-        self._limits = threadpool_limits(limits=self.threads, user_api="blas")
+        self._limits = _blas().limit(limits=1, user_api="blas")
         self._outer, _active = _active, self
         self._numba_outer = numba.get_num_threads()
         _set_numba_threads(self.threads)
@@ -148,15 +157,25 @@ class SolverThreads:
 
 
 _active: SolverThreads | None = None  # the innermost SolverThreads block, for recheck()
+_controller: ThreadpoolController | None = None
+
+
+def _blas() -> ThreadpoolController:
+    """The loaded thread pools (numpy's BLAS), found once: a fresh search costs 0.4 ms per block entered."""
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller
 
 
 def solver_threads(requested: int) -> SolverThreads:
-    """Limit BLAS to :func:`blas_threads` threads inside the ``with`` block, re-checked by :func:`recheck`."""
+    """:func:`run_threads` threads inside the ``with`` block, re-checked by :func:`recheck`."""
     return SolverThreads(requested)
 
 
 def numba_threads() -> int:
-    """Threads a parallel Numba kernel may use now: the innermost :func:`solver_threads` block's count, or 1."""
+    """Threads a parallel Numba kernel or a split :func:`matmul` may use now: the innermost
+    :func:`solver_threads` block's count, or 1."""
     return 1 if _active is None else _active.threads
 
 
@@ -164,6 +183,40 @@ def parallel(array) -> bool:
     """Whether an element-wise pass over ``array`` should take the parallel kernel: more than one thread
     now and at least ``PARALLEL_MIN`` elements (below, starting the threads costs about what they save)."""
     return array.size >= PARALLEL_MIN and numba_threads() > 1
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b`` of 2-D arrays, into ``out`` when given. A product of ``MATMUL_PARALLEL_MIN`` or more
+    multiply-adds on :func:`numba_threads` threads is split along the longer side of the result into as many
+    slabs (of at least ``MATMUL_MIN_SLAB`` rows or columns), each one single-threaded BLAS call, run at once
+    (the calling thread takes the first); the slabs' entries are computed as in the whole product.
+    Measured in the XL sweep (batch 32, float32, 2 threads, load ~3): 32 x 10 x 32768 0.88 -> 0.59 ms split;
+    32 x 32768 x 10 split into two 16-row slabs 0.70 -> 0.92 ms, hence the least slab."""
+    threads = numba_threads()
+    (m, k), n = a.shape, b.shape[1]
+    if threads == 1 or m * k * n < MATMUL_PARALLEL_MIN or max(m, n) < threads * MATMUL_MIN_SLAB:
+        return np.matmul(a, b, out=out)
+    if out is None:
+        out = np.empty((m, n), np.result_type(a, b))
+    cuts = np.linspace(0, max(m, n), threads + 1).astype(int)
+    slabs = [(a[i:j], b, out[i:j]) if m >= n else (a, b[:, i:j], out[:, i:j]) for i, j in zip(cuts, cuts[1:])]
+    pending = [_pool().submit(np.matmul, x, y, out=z) for x, y, z in slabs[1:]]
+    np.matmul(*slabs[0][:2], out=slabs[0][2])
+    for future in pending:
+        future.result()
+    return out
+
+
+_workers: tuple[int, ThreadPoolExecutor] | None = None  # (the process that made it, the pool)
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The Python threads of :func:`matmul` (idle ones wait on a lock: no spinning); a new pool in a
+    forked child, which inherits the parent's pool object but not its threads."""
+    global _workers
+    if _workers is None or _workers[0] != os.getpid():
+        _workers = os.getpid(), ThreadPoolExecutor(max(1, available_cores() - 1), thread_name_prefix="cosim-matmul")
+    return _workers[1]
 
 
 def _set_numba_threads(threads: int) -> None:

@@ -1,5 +1,7 @@
 """The optimised paths against straightforward ones (float64, tight tolerances), and buffer reuse."""
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -23,13 +25,29 @@ def straightforward_ep(network, plus, minus, beta):
     return grads, inputs
 
 
+def split_products(monkeypatch, count=2):
+    """A solver_threads block forced to ``count`` threads in which every product cosim.threads.matmul
+    gets is split (its size thresholds lowered to one multiply-add and one row or column a slab)."""
+    import cosim.threads as threads
+
+    monkeypatch.setattr(threads, "MATMUL_PARALLEL_MIN", 1)
+    monkeypatch.setattr(threads, "MATMUL_MIN_SLAB", 1)
+    forced = threads.SolverThreads(count)
+    forced.threads = count
+    return forced
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["whole", "split products"])
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_fast_ep_gradients_equal_the_straightforward_rule(case):
+def test_fast_ep_gradients_equal_the_straightforward_rule(case, split, monkeypatch):
+    """The GEMM form of EP (its products whole, or split over threads by cosim.threads.matmul: the input
+    drive, the sweeps' products, the 1/2 dV^2 product) against explicit tensors, float64."""
     block = make_block(case)
-    block.forward(make_inputs(block.network, 4))
-    error = np.random.default_rng(3).normal(size=block.free.output.shape)
     beta = 1e-6
-    fast = block.ep_gradients(beta, error=error)
+    with split_products(monkeypatch) if split else contextlib.nullcontext():
+        block.forward(make_inputs(block.network, 4))
+        error = np.random.default_rng(3).normal(size=block.free.output.shape)
+        fast = block.ep_gradients(beta, error=error)
     slow, inputs = straightforward_ep(block.network, block.phases["plus"], block.phases["minus"], beta)
     for f, s in zip(fast.conductances, slow):
         np.testing.assert_allclose(f, s, rtol=1e-9, atol=1e-12 * np.abs(s).max())

@@ -1,20 +1,22 @@
-"""The BLAS thread count a run gets: solver.threads, capped at the cores the process may use and at the idle ones."""
+"""The thread count a run gets: solver.threads, capped at the cores the process may use and at the idle ones;
+BLAS itself stays at one thread, large products are split by cosim.threads.matmul."""
 
 import os
 import time
 
 import numpy as np  # (also loads the BLAS library threadpoolctl limits)
+import pytest
 
 from threadpoolctl import threadpool_info
 
-from cosim.threads import available_cores, blas_threads, solver_threads
+from cosim.threads import available_cores, run_threads, solver_threads
 
 
 def test_threads_are_capped_at_the_available_cores(monkeypatch):
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))  # an idle machine
     cores = available_cores()
     assert cores == len(os.sched_getaffinity(0))
-    assert blas_threads(1) == 1 and blas_threads(cores + 7) == cores and blas_threads(0) == 1
+    assert run_threads(1) == 1 and run_threads(cores + 7) == cores and run_threads(0) == 1
 
 
 def test_solver_threads_limits_blas_inside_the_block():
@@ -33,7 +35,7 @@ def test_threads_are_capped_at_the_idle_cores(monkeypatch):
     for load, idle in [(0.0, 4), (0.75, 3), (1.2, 3), (3.9, 0), (9.0, 0)]:
         monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
         assert threads.idle_cores() == idle
-        assert threads.blas_threads(8) == max(1, idle) and threads.blas_threads(2) == min(2, max(1, idle))
+        assert threads.run_threads(8) == max(1, idle) and threads.run_threads(2) == min(2, max(1, idle))
     monkeypatch.setattr(os, "getloadavg", lambda: (2.0, 2.0, 2.0))
     assert threads.idle_cores(own_busy=2.0) == 4  # this process's own load is not the others'
 
@@ -79,14 +81,14 @@ def test_recheck_follows_the_load_of_other_processes(monkeypatch):
     load = [0.0]
     monkeypatch.setattr(os, "getloadavg", lambda: (load[0],) * 3)
     with threads.solver_threads(2) as chosen:
-        assert chosen.threads == 2 and blas_limit() == {2}
+        assert chosen.threads == 2 and threads.numba_threads() == 2 and blas_limit() == {1}
         load[0] = 6.0
         threads.recheck()
         assert chosen.threads == 2  # not due yet
         chosen.recheck_s = 0.0
         time.sleep(0.01)
         threads.recheck()
-        assert chosen.threads == 1 and blas_limit() == {1}
+        assert chosen.threads == 1 and threads.numba_threads() == 1 and blas_limit() == {1}
     assert threads._active is None
 
 
@@ -108,3 +110,27 @@ def test_the_device_worker_runs_only_on_a_core_the_solver_leaves_idle(monkeypatc
         threads.recheck()
         assert not chosen.device_worker and not worker.background()
     assert not worker.background()
+
+
+@pytest.mark.parametrize("shape", [(3000, 70, 90), (40, 80, 6000), (4, 9, 5), (32, 900, 10)])
+def test_split_matmul_equals_the_whole_product(shape):
+    """matmul on 2 and 3 threads, split along rows or columns (or not at all, below its size), gives
+    numpy's product of the same float64 operands (to rounding; OpenBLAS: bitwise), into ``out`` or a new array."""
+    import cosim.threads as threads
+
+    m, k, n = shape
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(m, k)), rng.normal(size=(k, n))
+    whole = a @ b
+    for count in (2, 3):
+        forced = threads.SolverThreads(count)
+        forced.threads = count
+        with forced, pytest.MonkeyPatch.context() as patch:
+            patch.setattr(threads, "MATMUL_PARALLEL_MIN", 1000)
+            np.testing.assert_allclose(threads.matmul(a, b), whole, rtol=1e-13, atol=1e-13)
+            out = np.full((m, n), np.nan)
+            assert threads.matmul(a, b, out=out) is out
+            np.testing.assert_allclose(out, whole, rtol=1e-13, atol=1e-13)
+            single = threads.matmul(a.astype(np.float32), b.astype(np.float32))
+            assert single.dtype == np.float32
+            np.testing.assert_allclose(single, whole, rtol=1e-4, atol=1e-4 * np.abs(whole).max())

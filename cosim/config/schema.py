@@ -734,7 +734,8 @@ class SolverConfig:
         "warn", doc="What to do when max_sweeps is reached before tol: warn and go on, or stop with an error."
     )
     threads: int = setting(
-        1, doc="Most threads for the run's matrix products (BLAS) and, on crossbars of 1M+ devices, its element-wise "
+        1, doc="Most threads for the run's large matrix products (split into slabs, one single-threaded BLAS call "
+        "each) and, on crossbars of 1M+ devices, its element-wise "
         "Numba kernels (optimiser, conductance install, layer updates): capped at the cores the process may use "
         "(its CPU affinity) and at the cores other processes leave idle (load average), re-checked every 30 s of "
         "training. 1 suits small crossbars; more helps wide crossbars on idle cores (docs/benchmarks.md, "

@@ -24,6 +24,7 @@ from cosim.analog.relaxation import LayerTerms, box_centre, kernels
 from cosim.analog.resistive.network import ResistiveNetwork, ShockleyDiode
 from cosim.analog.resistive.observables import energy as network_energy
 from cosim.errors import ParameterError
+from cosim.threads import matmul
 
 
 @dataclass(frozen=True)
@@ -159,10 +160,11 @@ class ResistiveEnergy:
         if layer in self._zero:
             out.fill(0)
             return out
-        return np.matmul(v, w, out=out)
+        return matmul(v, w, out=out)
 
     def layer_inputs(self, m: int, state) -> tuple[np.ndarray, np.ndarray | None]:
-        """(V_{m-1} W[m-1], V_{m+1} W[m]^T): BLAS products into buffers kept for the whole relaxation."""
+        """(V_{m-1} W[m-1], V_{m+1} W[m]^T): BLAS products (:func:`cosim.threads.matmul`) into buffers kept
+        for the whole relaxation."""
         net = self.network
         below = (self.drive.product if m == 1
                  else self._product(m - 1, state[m - 2], net.conductances[m - 1], self._below[m]))

@@ -32,6 +32,7 @@ from cosim.analog.core import EnergyGradients, Equilibrium
 from cosim.analog.resistive.network import ResistiveNetwork
 from cosim.analog.resistive.observables import source_currents
 from cosim.errors import ParameterError
+from cosim.threads import matmul
 
 
 @dataclass
@@ -82,20 +83,22 @@ def crossbar_bilinear(a: float, d_lo, s_lo, d_hi, s_hi, factor: float = 1.0, out
     Expanded, the sum is -a s_lo^T d_hi - a d_lo^T s_hi + a^2 rows_i + cols_j; the row and column terms
     ride in the same product as extra columns of ones, so the crossbar-sized result is written once, into
     ``out`` when given (reused across steps: no fresh pages, no extra passes). ``d_lo=None`` stands for
-    zeros (the input layer, whose voltages do not change between phases).
+    zeros (the input layer, whose voltages do not change between phases). The left factor is stacked from
+    the (batch, n_lo) voltages and handed to BLAS transposed: no transposing copy of it (a 32768 x 66 one
+    took 8.0 ms, 5.6 ms stacked, at load 4.6). The product goes through :func:`cosim.threads.matmul`.
     """
     c = -a * factor
     cols = factor * np.einsum("bj,bj->j", d_hi, s_hi)
-    ones_lo, ones_hi = np.ones((s_lo.shape[1], 1), s_lo.dtype), np.ones((1, d_hi.shape[1]), d_hi.dtype)
+    ones_lo, ones_hi = np.ones((1, s_lo.shape[1]), s_lo.dtype), np.ones((1, d_hi.shape[1]), d_hi.dtype)
     if d_lo is None:
-        left = np.hstack([c * s_lo.T, ones_lo])
+        left = np.vstack([c * s_lo, ones_lo])
         right = np.vstack([d_hi, cols[None, :]])
     else:
         rows = (a * a * factor) * np.einsum("bi,bi->i", d_lo, s_lo)
-        left = np.hstack([c * s_lo.T, c * d_lo.T, rows[:, None], ones_lo])
+        left = np.vstack([c * s_lo, c * d_lo, rows[None, :], ones_lo])
         right = np.vstack([d_hi, s_hi, ones_hi, cols[None, :]])
     left, right = left.astype(s_lo.dtype, copy=False), right.astype(s_lo.dtype, copy=False)
-    return np.matmul(left, right, out=out)
+    return matmul(left.T, right, out=out)
 
 
 def ep_gradients(network: ResistiveNetwork, reading_a: Reading, reading_b: Reading,
@@ -137,5 +140,5 @@ def implicit_gradients(network: ResistiveNetwork, free: Equilibrium, adjoint: li
     ]
     biases = [node[m] * lam[m].sum(axis=0) for m in range(1, network.n_layers + 1)]
     amp0 = network.amplifiers[0]
-    inputs = network.fold_input_gradient(gap[0] * amp0.forward_gain * (lam[1] @ network.conductances[0].T))
+    inputs = network.fold_input_gradient(gap[0] * amp0.forward_gain * matmul(lam[1], network.conductances[0].T))
     return BlockGradients(conductances, biases, inputs)

@@ -20,6 +20,7 @@ from cosim.analog.relaxation import MAX_SWEEPS, BlockDescent, GradientFlow, Mome
 from cosim.analog.resistive.energy import InputDrive, ResistiveEnergy
 from cosim.analog.resistive.network import ResistiveNetwork, ShockleyDiode
 from cosim.errors import ParameterError
+from cosim.threads import matmul
 
 #: default node capacitance in farads (the schema's ``chip.tile.node_capacitance_F``)
 NODE_CAPACITANCE = 1e-13
@@ -70,7 +71,7 @@ class ResistiveSolver:
 
     def drive_from_voltages(self, input_voltages: np.ndarray) -> InputDrive:
         net = self.network
-        return InputDrive(input_voltages, input_voltages @ net.conductances[0], net.conductances)
+        return InputDrive(input_voltages, matmul(input_voltages, net.conductances[0]), net.conductances)
 
     def relax(self, x_or_drive, nudge: Nudge | None = None, init: Equilibrium | None = None) -> Equilibrium:
         """Equilibrium of the network for a block input (or a precomputed :class:`InputDrive`).
