@@ -28,7 +28,7 @@ How the threads are used, inside a :func:`solver_threads` block (:func:`numba_th
   machine (load average 3 on 2 cores), the XL step ran 0.30x as fast as on 1 thread with spinning waits,
   0.68x with passive ones.
 
-A core left idle beyond the solver's threads runs the device worker (:func:`device_worker`): device noise
+Spare capacity beyond the solver's threads (half a core) runs the device worker (:func:`device_worker`): device noise
 drawn ahead and the next read's 1/f amplitudes prepared while the main thread solves; the numbers are the
 same either way, so the choice, re-checked with the thread count, never changes a result.
 """
@@ -50,6 +50,7 @@ from threadpoolctl import ThreadpoolController  # noqa: E402
 from cosim import worker  # noqa: E402
 
 IDLE_MARGIN = 0.3  # a core is idle when other processes use less than this share of it, on average
+WORKER_SPARE = 0.5  # cores other processes must leave beyond the solver threads for the device worker
 RECHECK_S = 30.0  # seconds between re-checks of the idle cores during a run
 PARALLEL_MIN = 1 << 20  # elements from which an element-wise Numba pass is split over threads
 MATMUL_PARALLEL_MIN = 1 << 22  # multiply-adds from which :func:`matmul` splits a product (~0.1 ms on a core)
@@ -62,14 +63,17 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def others_load(own_busy: float = 0.0) -> float:
+    """Cores other processes keep busy: the 1-minute load average less ``own_busy`` (this process's busy
+    cores over the last interval); 0 where the platform has no load average."""
+    return max(0.0, os.getloadavg()[0] - own_busy) if hasattr(os, "getloadavg") else 0.0
+
+
 def idle_cores(own_busy: float = 0.0) -> int:
-    """Available cores other processes leave idle: the 1-minute load average less ``own_busy`` (this
-    process's busy cores over the last interval) is the others' load; unknown load: all are idle."""
+    """Available cores other processes leave idle (a core is idle when they use less than ``IDLE_MARGIN``
+    of it)."""
     cores = available_cores()
-    if not hasattr(os, "getloadavg"):
-        return cores
-    others = max(0.0, os.getloadavg()[0] - own_busy)
-    return max(0, min(cores, int(cores - others + IDLE_MARGIN)))
+    return max(0, min(cores, int(cores - others_load(own_busy) + IDLE_MARGIN)))
 
 
 def process_age_s() -> float:
@@ -94,11 +98,12 @@ def own_load() -> float:
 
 
 def device_worker(threads: int, own_busy: float = 0.0) -> bool:
-    """Whether the device worker (:mod:`cosim.worker`) may run beside ``threads`` solver
-    threads: only with a core to spare. On a busy machine the main thread would wait for a descheduled
-    worker: at load average 3.4 on 2 cores, the default chip's step took a median 17.5 ms with the worker
-    against 14.2 ms without."""
-    return idle_cores(own_busy) > threads
+    """Whether the device worker (:mod:`cosim.worker`) may run beside ``threads`` solver threads: when other
+    processes leave at least ``WORKER_SPARE`` of a core beyond them (the worker keeps about a third of a core
+    busy on the default chip: 3.5 ms of draws in a 9-10 ms step). On a busy machine the main thread would
+    wait for a descheduled worker: at load average 3.4 on 2 cores, the default chip's step took a median
+    17.5 ms with the worker against 14.2 ms without."""
+    return available_cores() - others_load(own_busy) - threads >= WORKER_SPARE
 
 
 def run_threads(requested: int, own_busy: float = 0.0) -> int:
