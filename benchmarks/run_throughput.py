@@ -406,10 +406,13 @@ def main(argv=None) -> None:
     steps, repeats = (3, 2) if args.quick else (20, 5)
     print(f"Machine: {machine()}; numpy {np.__version__}")
     if "step" in args.parts:
-        with solver_threads(configured_threads(CONFIGS[0])) as chosen, warnings.catch_warnings():
+        chosen = solver_threads(configured_threads(CONFIGS[0]))
+        print(f"a run would get: solver threads {chosen.threads}, device worker "
+              f"{'on' if chosen.device_worker else 'off'} (cosim.threads' choice at load average "
+              f"{os.getloadavg()[0]:.1f}); measured below: the worker on, as on an idle machine, and off")
+        chosen.device_worker = len(os.sched_getaffinity(0)) >= 2
+        with chosen, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            print(f"solver threads {chosen.threads}, device worker {'on' if chosen.device_worker else 'off'} "
-                  f"(cosim.threads' choice at load average {os.getloadavg()[0]:.1f})")
             step_table(steps, repeats, chosen.device_worker)
     if "xl" in args.parts:
         xl_threads(args.quick, 2 if args.quick else 10)

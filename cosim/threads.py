@@ -4,8 +4,10 @@ so that no setting oversubscribes a busy machine.
 
 Idle cores are estimated from the 1-minute load average (runnable tasks, ``os.getloadavg``) less this
 process's own share of it (:func:`own_load` at the start: its busy cores since it started, weighted as the
-load average weighs them; at a re-check, its busy cores over the last interval, CPU time over wall time); a
-core counts as idle when other processes use less than ``IDLE_MARGIN`` of it. During training the count is
+load average weighs them; at a re-check, its busy cores over the last interval, CPU time over wall time), or
+by what other processes run right now (:func:`running_others`) when that is less, since the average still
+counts jobs that ended in the last minute; a core counts as idle when other processes use less than
+``IDLE_MARGIN`` of it. During training the count is
 re-checked every ``RECHECK_S`` seconds (:func:`recheck`, called by the trainer once per step), so a run that
 starts on idle cores drops to one thread when other jobs arrive, and takes the second core back when they leave.
 
@@ -65,8 +67,35 @@ def available_cores() -> int:
 
 def others_load(own_busy: float = 0.0) -> float:
     """Cores other processes keep busy: the 1-minute load average less ``own_busy`` (this process's busy
-    cores over the last interval); 0 where the platform has no load average."""
-    return max(0.0, os.getloadavg()[0] - own_busy) if hasattr(os, "getloadavg") else 0.0
+    cores over the last interval), or what they run right now (:func:`running_others`) when that is less:
+    the average still counts jobs that ended in the last minute. 0 where the platform tells neither."""
+    average = max(0.0, os.getloadavg()[0] - own_busy) if hasattr(os, "getloadavg") else 0.0
+    now = running_others()
+    return average if now is None else min(average, now)
+
+
+def running_others(samples: int = 5, interval_s: float = 0.002) -> float | None:
+    """Tasks of other processes running or runnable now, the mean of ``samples`` looks (Linux:
+    /proc/loadavg's running count less this process's running threads); None where unknown."""
+    try:
+        counts = []
+        for i in range(samples):
+            if i:
+                time.sleep(interval_s)
+            running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+            own = sum(1 for task in Path("/proc/self/task").iterdir()
+                      if _task_state(task) == "R")
+            counts.append(max(0, running - own))
+        return sum(counts) / len(counts)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _task_state(task: Path) -> str:
+    try:
+        return (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""  # the thread ended meanwhile
 
 
 def idle_cores(own_busy: float = 0.0) -> int:

@@ -9,7 +9,15 @@ import pytest
 
 from threadpoolctl import threadpool_info
 
-from cosim.threads import available_cores, run_threads, solver_threads
+from cosim.threads import available_cores, run_threads, running_others, solver_threads
+
+
+@pytest.fixture(autouse=True)
+def load_average_only(monkeypatch):
+    """The tests below set the load average; what runs right now on this machine stays out of them."""
+    import cosim.threads as threads
+
+    monkeypatch.setattr(threads, "running_others", lambda: None)
 
 
 def test_threads_are_capped_at_the_available_cores(monkeypatch):
@@ -134,3 +142,48 @@ def test_split_matmul_equals_the_whole_product(shape):
             single = threads.matmul(a.astype(np.float32), b.astype(np.float32))
             assert single.dtype == np.float32
             np.testing.assert_allclose(single, whole, rtol=1e-4, atol=1e-4 * np.abs(whole).max())
+
+
+def test_jobs_that_ended_in_the_last_minute_do_not_hold_back_a_run(monkeypatch):
+    """The 1-minute average lags: when nothing else runs now, the run is not held back by it; when others
+    run, the smaller of the two measures still sees them."""
+    import cosim.threads as threads
+
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    fake_process(monkeypatch, threads, 45.0, 0.5)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.9, 0.9, 0.9))  # a benchmark that just finished
+    monkeypatch.setattr(threads, "running_others", lambda: 0.0)
+    assert threads.SolverThreads(2).threads == 2 and threads.SolverThreads(1).device_worker
+    monkeypatch.setattr(os, "getloadavg", lambda: (3.0, 3.0, 3.0))
+    monkeypatch.setattr(threads, "running_others", lambda: 2.0)
+    assert threads.SolverThreads(2).threads == 1 and not threads.SolverThreads(1).device_worker
+
+
+def test_running_others_sees_a_busy_process_and_not_this_ones_threads():
+    import subprocess
+    import sys
+    import threading
+
+    if not os.path.exists("/proc/loadavg"):
+        pytest.skip("needs Linux /proc")
+    real = running_others  # imported before the fixture replaced it
+    spinning = threading.Event()
+
+    def spin():
+        while not spinning.is_set():
+            pass
+    own = threading.Thread(target=spin)
+    own.start()
+    try:
+        quiet = real(samples=20)
+    finally:
+        spinning.set()
+        own.join()
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        loaded = real(samples=20)
+    finally:
+        busy.kill()
+        busy.wait()
+    assert loaded >= quiet + 0.5  # the other process counts; this process's spinning thread did not

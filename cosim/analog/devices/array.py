@@ -108,10 +108,11 @@ class DeviceArray:
         m = self.model
         self.conductances = g
         self.age, self._draws, self._aged, self._next_read = 0.0, None, None, None
-        self._power = (worker.submit(_one_over_f_power, g, m.g_max, m.read_noise_1f_exponent)
+        self._power = (worker.submit(_one_over_f_power, g, m.g_max, m.read_noise_1f_exponent, urgent=True)
                        if m.read_noise_1f and g is not None else None)
         if g is not None and m.noisy_reads and worker.background():  # the next read, its normals not yet consumed
-            self._next_read = worker.submit(self._noisy_read, g, self._power, self.normals.peek(g.size))
+            z = self.normals.peek(g.size)
+            self._next_read = worker.submit(self._noisy_read, g, self._power, z, urgent=True)
         return g
 
     # ------------------------------------------------------------------ time and reads
