@@ -169,15 +169,20 @@ def summarise(session: Session) -> dict:
         for block in dict.fromkeys(name.split(".")[0] for name in names):
             cosines = [c for n, c in zip(names, session.agreement["cosine"]) if n.split(".")[0] == block]
             summary[f"ep_id_cosine.{block}"] = float(np.mean(cosines))
+    updates = trainer.steps_per_epoch * trainer.history.epochs
     for tile in session.chip.tiles:
         for name, converter in tile.converters().items():
             if not converter.spec.ideal and converter.conversions:
                 summary[f"clip_fraction.tile{tile.id}.{name}"] = converter.saturated / converter.conversions
+        if tile.device.pulsed and updates:  # pulses after the first programming (one write per device)
+            devices = sum(array.conductances.size for array in tile.devices)
+            pulses = sum(array.writes for array in tile.devices) - devices
+            summary[f"pulses_per_device_update.tile{tile.id}"] = pulses / (devices * updates)
     return summary
 
 
-#: a broken run: more unconverged samples, a lower EP-vs-ID cosine or more clipping than this
-MAX_UNCONVERGED, MIN_COSINE, MAX_CLIPPING = 0.01, 0.9, 0.05
+#: a broken run: more unconverged samples, a lower EP-vs-ID cosine, more clipping or fewer device pulses than this
+MAX_UNCONVERGED, MIN_COSINE, MAX_CLIPPING, MIN_PULSES = 0.01, 0.9, 0.05, 0.01
 
 
 def health_warnings(summary: dict) -> list[str]:
@@ -197,6 +202,10 @@ def health_warnings(summary: dict) -> list[str]:
             kind = converter.split(".")[0]
             lines.append(f"{tile} {converter} clipped {100 * value:.1f} % of its conversions; widen "
                          f"chip.tile.{kind}.full_scale (range: fixed) or chip.tile.{kind}.margin (range: calibrated)")
+        if key.startswith("pulses_per_device_update.") and value < MIN_PULSES:
+            lines.append(f"{key.split('.', 1)[1]}'s pulsed devices took {value:.3g} pulses per device and update: the "
+                         "optimiser's steps round to no pulse, so its conductances hardly learn; raise "
+                         "training.optimizer.lr (or resistive_lr_scale) or lower chip.tile.device.pulse_step")
     return lines
 
 

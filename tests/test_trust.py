@@ -220,6 +220,21 @@ def test_health_warnings_name_the_knob():
     assert all(knob in lines[1] for knob in ("solver.max_sweeps", "solver.tol", "training.beta"))
 
 
+def test_pulsed_devices_whose_updates_round_to_no_pulse_are_flagged(tmp_path, capsys):
+    """The ECRAM preset's pulses (1 % of the range) are coarse against Adam's 1e-3 steps (the default chip's
+    learning rate): nothing is written and training stalls; the run says so and names the knobs. At this
+    config's 1e-2 the devices take pulses."""
+    assert run_cli("run", TINY, "--out", tmp_path / "coarse", *SMALL, "--set", "chip.tile.device.preset=ecram",
+                   "--set", "training.optimizer.lr=0.001") == 0
+    summary = read_summary(tmp_path / "coarse" / RESULTS)
+    assert summary["pulses_per_device_update.tile0"] < 0.01
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("WARNING:")]
+    assert any("pulses per device" in line and "pulse_step" in line and "lr" in line for line in warnings)
+    assert run_cli("run", TINY, "--out", tmp_path / "fine", *SMALL, "--set", "chip.tile.device.preset=ecram") == 0
+    assert read_summary(tmp_path / "fine" / RESULTS)["pulses_per_device_update.tile0"] > 0.01
+    assert not health_warnings({"pulses_per_device_update.tile0": 0.3})
+
+
 def test_per_solve_read_noise_and_coarse_absolute_readout_are_flagged_at_the_start():
     noisy = load_config(TINY, ["chip.tile.device.read_noise=0.01", "chip.tile.device.read_noise_redraw=solve"])
     assert len(resolvability_warnings(prepare(noisy), noisy.training.beta)) == 1
