@@ -44,8 +44,14 @@ NOISY_CHIP = ["--set", "chip.tile.device.programming_noise=0.01", "--set", "chip
               "--set", "chip.tile.device.update=pulsed"]
 
 
-@pytest.mark.parametrize("chip", [[], NOISY_CHIP], ids=["ideal-chip", "noisy-chip"])
-def test_resume_after_a_kill_continues_to_the_same_result(tmp_path, monkeypatch, chip):
+@pytest.mark.parametrize("chip, device_worker", [([], False), (NOISY_CHIP, False), (NOISY_CHIP, True)],
+                         ids=["ideal-chip", "noisy-chip", "noisy-chip-device-worker"])
+def test_resume_after_a_kill_continues_to_the_same_result(tmp_path, monkeypatch, chip, device_worker):
+    """Also with the device worker drawing noise ahead (whatever the machine's load): the streams are
+    checkpointed at their consumption point and a prepared read is not used after they restart."""
+    import cosim.threads
+
+    monkeypatch.setattr(cosim.threads, "device_worker", lambda threads, own_busy=0.0: device_worker)
     assert run_cli("run", TINY, "--out", tmp_path / "straight", "--no-progress", *chip) == 0
     original = Trainer.train_epoch
 

@@ -33,6 +33,18 @@ def test_eval_reproduces_the_recorded_test_metrics_exactly(noisy_run):
     assert evaluation.loss[0] == metrics["test_loss"][-1]
 
 
+@pytest.mark.parametrize("device_worker", [False, True])
+def test_eval_reproduces_a_run_trained_and_evaluated_with_or_without_the_device_worker(tmp_path, monkeypatch,
+                                                                                        device_worker):
+    """The device worker is on or off as the machine's load allows; eval reproduces the run either way."""
+    import cosim.threads
+
+    monkeypatch.setattr(cosim.threads, "device_worker", lambda threads, own_busy=0.0: device_worker)
+    run(load_config(CONFIGS / "tiny_noisy.yaml"), tmp_path, progress=False)
+    evaluation = evaluate_run(read_run(tmp_path))
+    assert evaluation.accuracy[0] == load_checkpoint(tmp_path / "checkpoint.h5")[1]["metrics"]["test_accuracy"][-1]
+
+
 def test_the_checkpoint_state_alone_is_not_the_state_the_recorded_evaluation_saw(noisy_run):
     """Regression: the checkpoint is written after the test evaluation and gradient check, which drew noise
     and advanced the converters' calibration schedule; eval must start from the state before them."""

@@ -61,7 +61,7 @@ class DeviceArray:
         self._draws = None  # per-device draws of the retention law, for the present programming
         self._aged = None  # cached at the present age
         self._power = None  # a future of (G/G_max)^-exponent of the 1/f law, for the present programming
-        self._next_read = None  # a future of the next read, prepared on the device worker
+        self._next_read = None  # (a future of the next read, prepared on the device worker; the stream's position)
 
     # ------------------------------------------------------------------ writes
     def program(self, target: np.ndarray) -> np.ndarray:
@@ -112,7 +112,8 @@ class DeviceArray:
                        if m.read_noise_1f and g is not None else None)
         if g is not None and m.noisy_reads and worker.background():  # the next read, its normals not yet consumed
             z = self.normals.peek(g.size)
-            self._next_read = worker.submit(self._noisy_read, g, self._power, z, urgent=True)
+            self._next_read = (worker.submit(self._noisy_read, g, self._power, z, urgent=True),
+                               self.normals.position())
         return g
 
     # ------------------------------------------------------------------ time and reads
@@ -136,7 +137,11 @@ class DeviceArray:
         if not m.noisy_reads:
             return g
         prepared, self._next_read = self._next_read, None
-        out = prepared.result() if prepared is not None else self._noisy_read(g, self._power, self.normals.peek(g.size))
+        if prepared is not None and prepared[1] == self.normals.position():  # its normals are still the next
+            out = prepared[0].result()
+            self.normals.peek(g.size)
+        else:
+            out = self._noisy_read(g, self._power, self.normals.peek(g.size))
         self.normals.advance(g.size)
         return out
 

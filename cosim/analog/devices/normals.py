@@ -44,6 +44,8 @@ class NormalStream:
         self._marks: list[tuple[int, dict, int]] = []  # (offset in _head, generator state, normals after it)
         self._ahead: deque[Future] = deque()  # blocks being drawn, in order, after ``_head``
         self._block = 0  # the size of the blocks drawn ahead: the last request
+        self._taken = 0  # normals consumed since the last restart
+        self._restarts = 0
         self._peeked = 0  # normals the last peek gave, until advance consumes some of them
         self._pid = os.getpid()
 
@@ -70,9 +72,14 @@ class NormalStream:
         ``AHEAD`` blocks of the last request's size drawn or being drawn."""
         if not 0 <= k <= self._peeked:
             raise ValueError(f"cannot consume {k} normals: the last peek gave {self._peeked}")
-        self._pos, self._peeked = self._pos + k, 0
+        self._pos, self._peeked, self._taken = self._pos + k, 0, self._taken + k
         while worker.background() and len(self._ahead) < AHEAD and self._block:
             self._ahead.append(worker.submit(self._draw, self._block))
+
+    def position(self) -> tuple[int, int]:
+        """Where the stream stands: equal positions give the same next normals (a :meth:`restart` or a
+        consumption moves it)."""
+        return self._restarts, self._taken
 
     def state(self) -> dict:
         """The generator state after the normals consumed so far: where ``generator`` would be had every
@@ -92,6 +99,7 @@ class NormalStream:
         self._wait()
         self.generator.bit_generator.state = state
         self._head, self._pos, self._marks = np.empty(0), 0, []
+        self._restarts, self._taken = self._restarts + 1, 0
 
     # ------------------------------------------------------------------ internals
     def _draw(self, n: int) -> tuple[dict, np.ndarray]:
