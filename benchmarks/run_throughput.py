@@ -325,8 +325,9 @@ def xl_threads(quick: bool, repeats: int) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the fixed 4 sweeps stop before tol by design
         step()
-        _with_threads(2, step)  # compiles the parallel kernels
-        threads = {n: (lambda n=n: _with_threads(n, step)) for n in (1, 2)}
+        forced = {n: forced_threads(n) for n in (1, 2)}
+        _within(forced[2], step)  # compiles the parallel kernels
+        threads = {n: (lambda n=n: _within(forced[n], step)) for n in (1, 2)}
         governed = solver_threads(2)
         with governed:
             threads["governed"] = step
@@ -338,13 +339,18 @@ def xl_threads(quick: bool, repeats: int) -> None:
           f"thread(s) at this load) {1e3 * best['governed']:.0f} ms, {best[1] / best['governed']:.2f}x as fast as 1")
 
 
-def _with_threads(n: int, step) -> None:
-    """One step on ``n`` threads (split products and the parallel Numba kernels), whatever the load."""
+def forced_threads(n: int):
+    """A :class:`~cosim.threads.SolverThreads` block of ``n`` threads (split products and the parallel Numba
+    kernels) whatever the load, the device worker off; made once (choosing samples the load for ~10 ms)."""
     from cosim.threads import SolverThreads
 
     forced = SolverThreads(n)
-    forced.threads = n
-    with forced:
+    forced.threads, forced.device_worker = n, False
+    return forced
+
+
+def _within(block, step) -> None:
+    with block:
         step()
 
 
