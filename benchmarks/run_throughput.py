@@ -39,6 +39,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _machine import describe
 from threadpoolctl import threadpool_limits
 
 from cosim.threads import solver_threads
@@ -194,15 +195,6 @@ def product_timer(products: dict, dtype):
                 np.matmul(a, b, out=out)
 
     return run, sum(2 * a.shape[0] * a.shape[1] * b.shape[1] * count for a, b, _, count in runs)
-
-
-def machine() -> str:
-    """CPU model, the cores this process may run on, and the load average (1, 5, 15 min) now."""
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), "unknown")
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{model}; {len(os.sched_getaffinity(0))} cores available to the process (of {os.cpu_count()}); "
-            f"load average {load}")
 
 
 def session(name: str, samples: int, overrides=()):
@@ -410,7 +402,7 @@ def main(argv=None) -> None:
                         help="what to measure (default: all three)")
     args = parser.parse_args(argv)
     steps, repeats = (3, 2) if args.quick else (20, 5)
-    print(f"Machine: {machine()}; numpy {np.__version__}")
+    print("\n".join(describe()))
     if "step" in args.parts:
         chosen = solver_threads(configured_threads(CONFIGS[0]))
         print(f"a run would get: solver threads {chosen.threads}, device worker "
