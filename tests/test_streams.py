@@ -112,3 +112,20 @@ def test_the_device_worker_runs_work_beside_the_main_thread_only_when_allowed():
         assert worker.submit(threading.current_thread).result().name.startswith("cosim-devices")
     finally:
         worker.set_background(False)
+
+
+def test_huge_blocks_are_not_drawn_ahead(monkeypatch):
+    """Memory: a block of more than AHEAD_MAX normals is drawn on demand only (the same numbers)."""
+    from cosim import worker
+    from cosim.analog.devices import normals
+
+    monkeypatch.setattr(normals, "AHEAD_MAX", 100)
+    stream, reference = normals.NormalStream(np.random.default_rng(2)), np.random.default_rng(2)
+    worker.set_background(True)
+    try:
+        np.testing.assert_array_equal(stream.take(101), reference.standard_normal(101))
+        assert not stream._ahead
+        np.testing.assert_array_equal(stream.take(50), reference.standard_normal(50))
+        assert len(stream._ahead) == normals.AHEAD
+    finally:
+        worker.set_background(False)

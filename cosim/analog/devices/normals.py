@@ -25,6 +25,8 @@ from cosim import worker
 #: blocks drawn ahead per stream: a device array takes one block per write and one per read, and prepares a
 #: read right after a write, so the read's block must have been started a step before
 AHEAD = 2
+#: larger blocks (normals) are drawn on demand only: ahead, they would hold 2 x 8 bytes per device
+AHEAD_MAX = 1 << 24
 
 
 @numba.njit(cache=True, nogil=True)
@@ -69,11 +71,11 @@ class NormalStream:
 
     def advance(self, k: int) -> None:
         """Consume the first ``k`` normals of the last :meth:`peek`; while drawing ahead is allowed, keep
-        ``AHEAD`` blocks of the last request's size drawn or being drawn."""
+        ``AHEAD`` blocks of the last request's size (at most ``AHEAD_MAX`` normals) drawn or being drawn."""
         if not 0 <= k <= self._peeked:
             raise ValueError(f"cannot consume {k} normals: the last peek gave {self._peeked}")
         self._pos, self._peeked, self._taken = self._pos + k, 0, self._taken + k
-        while worker.background() and len(self._ahead) < AHEAD and self._block:
+        while worker.background() and len(self._ahead) < AHEAD and 0 < self._block <= AHEAD_MAX:
             self._ahead.append(worker.submit(self._draw, self._block))
 
     def position(self) -> tuple[int, int]:
