@@ -98,11 +98,12 @@ def _task_state(task: Path) -> str:
         return ""  # the thread ended meanwhile
 
 
-def idle_cores(own_busy: float = 0.0) -> int:
+def idle_cores(own_busy: float = 0.0, others: float | None = None) -> int:
     """Available cores other processes leave idle (a core is idle when they use less than ``IDLE_MARGIN``
-    of it)."""
+    of it); ``others``: their load when already known, else :func:`others_load` of ``own_busy``."""
     cores = available_cores()
-    return max(0, min(cores, int(cores - others_load(own_busy) + IDLE_MARGIN)))
+    others = others_load(own_busy) if others is None else others
+    return max(0, min(cores, int(cores - others + IDLE_MARGIN)))
 
 
 def process_age_s() -> float:
@@ -126,18 +127,20 @@ def own_load() -> float:
     return (times.user + times.system) / age * -math.expm1(-age / LOAD_WINDOW_S)
 
 
-def device_worker(threads: int, own_busy: float = 0.0) -> bool:
+def device_worker(threads: int, own_busy: float = 0.0, others: float | None = None) -> bool:
     """Whether the device worker (:mod:`cosim.worker`) may run beside ``threads`` solver threads: when other
     processes leave at least ``WORKER_SPARE`` of a core beyond them (the worker keeps about a third of a core
     busy on the default chip: 3.5 ms of draws in a 9-10 ms step). On a busy machine the main thread would
     wait for a descheduled worker: at load average 3.4 on 2 cores, the default chip's step took a median
-    17.5 ms with the worker against 14.2 ms without."""
-    return available_cores() - others_load(own_busy) - threads >= WORKER_SPARE
+    17.5 ms with the worker against 14.2 ms without. ``others`` as for :func:`idle_cores`."""
+    others = others_load(own_busy) if others is None else others
+    return available_cores() - others - threads >= WORKER_SPARE
 
 
-def run_threads(requested: int, own_busy: float = 0.0) -> int:
-    """The threads a run asking for ``requested`` gets: at least 1, at most the available and idle cores."""
-    return max(1, min(int(requested), available_cores(), idle_cores(own_busy)))
+def run_threads(requested: int, own_busy: float = 0.0, others: float | None = None) -> int:
+    """The threads a run asking for ``requested`` gets: at least 1, at most the available and idle cores
+    (``others`` as for :func:`idle_cores`)."""
+    return max(1, min(int(requested), available_cores(), idle_cores(own_busy, others)))
 
 
 class SolverThreads:
@@ -147,11 +150,15 @@ class SolverThreads:
 
     def __init__(self, requested: int, recheck_s: float = RECHECK_S):
         self.requested, self.recheck_s = int(requested), recheck_s
-        own = own_load()
-        self.threads = run_threads(self.requested, own if self.requested > 1 else 0.0)
-        self.device_worker = device_worker(self.threads, own)
+        self.threads, self.device_worker = self._choose(own_load())
         self._limits = None
         self._mark = self._clock()
+
+    def _choose(self, own_busy: float) -> tuple[int, bool]:
+        """(threads, whether the device worker runs), from one look at the load of other processes."""
+        others = others_load(own_busy)
+        threads = run_threads(self.requested, others=others)
+        return threads, device_worker(threads, others=others)
 
     @staticmethod
     def _clock() -> tuple[float, float]:
@@ -165,8 +172,7 @@ class SolverThreads:
         wall, cpu = self._clock()
         own_busy = (cpu - self._mark[1]) / (wall - self._mark[0])
         self._mark = wall, cpu
-        threads = run_threads(self.requested, own_busy)
-        self.device_worker = device_worker(threads, own_busy)
+        threads, self.device_worker = self._choose(own_busy)
         worker.set_background(self.device_worker)
         if threads != self.threads:
             self.threads = threads

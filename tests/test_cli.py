@@ -51,7 +51,7 @@ def test_resume_after_a_kill_continues_to_the_same_result(tmp_path, monkeypatch,
     checkpointed at their consumption point and a prepared read is not used after they restart."""
     import cosim.threads
 
-    monkeypatch.setattr(cosim.threads, "device_worker", lambda threads, own_busy=0.0: device_worker)
+    monkeypatch.setattr(cosim.threads, "device_worker", lambda *args, **kwargs: device_worker)
     assert run_cli("run", TINY, "--out", tmp_path / "straight", "--no-progress", *chip) == 0
     original = Trainer.train_epoch
 

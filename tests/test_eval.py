@@ -39,7 +39,7 @@ def test_eval_reproduces_a_run_trained_and_evaluated_with_or_without_the_device_
     """The device worker is on or off as the machine's load allows; eval reproduces the run either way."""
     import cosim.threads
 
-    monkeypatch.setattr(cosim.threads, "device_worker", lambda threads, own_busy=0.0: device_worker)
+    monkeypatch.setattr(cosim.threads, "device_worker", lambda *args, **kwargs: device_worker)
     run(load_config(CONFIGS / "tiny_noisy.yaml"), tmp_path, progress=False)
     evaluation = evaluate_run(read_run(tmp_path))
     assert evaluation.accuracy[0] == load_checkpoint(tmp_path / "checkpoint.h5")[1]["metrics"]["test_accuracy"][-1]

@@ -137,11 +137,9 @@ class DeviceArray:
         if not m.noisy_reads:
             return g
         prepared, self._next_read = self._next_read, None
-        if prepared is not None and prepared[1] == self.normals.position():  # its normals are still the next
-            out = prepared[0].result()
-            self.normals.peek(g.size)
-        else:
-            out = self._noisy_read(g, self._power, self.normals.peek(g.size))
+        z = self.normals.peek(g.size)
+        fresh = prepared is not None and prepared[1] == self.normals.position()  # drawn from these same z
+        out = prepared[0].result() if fresh else self._noisy_read(g, self._power, z)
         self.normals.advance(g.size)
         return out
 
