@@ -71,11 +71,11 @@ class DeviceArray:
         (:func:`.kernels.program`); the state is kept in the targets' floating dtype."""
         m = self.model
         g = np.empty(self.shape, _working_dtype(target))
-        z = self.normals.take(g.size) if m.programming_noise else None
+        z = self.normals.peek(g.size) if m.programming_noise else None
         kernels.program(np.ascontiguousarray(target), m.g_min, m.g_max, m.levels or 0, self.gain,
                         m.programming_noise * m.span, z, self.stuck, g)
         self.writes += g.size
-        return self._keep(g)
+        return self._keep(g, 0 if z is None else g.size)
 
     def update(self, target: np.ndarray) -> np.ndarray:
         """Move every device towards ``target`` (S): exact rewrite, or whole pulses when pulsed (only the devices
@@ -90,26 +90,29 @@ class DeviceArray:
         pulses, used = kernels.pulse(g, np.ascontiguousarray(target), m.pulse_step * m.span,
                                      np.broadcast_to(self.step_up, shape), np.broadcast_to(self.step_down, shape),
                                      m.soft_bounds, m.g_min, m.g_max, m.programming_noise * m.span, z, self.stuck)
-        if z is not None:
-            self.normals.advance(used)
         self.writes += pulses
-        return self._keep(g)
+        return self._keep(g, 0 if z is None else used)
 
     def restore(self, conductances: np.ndarray | None) -> None:
         """Take ``conductances`` (S; None: never programmed) as the programmed state, as written by a
         checkpoint or an export; the clock restarts."""
         self._keep(conductances)
 
-    def _keep(self, g: np.ndarray | None) -> np.ndarray | None:
-        """Keep ``g`` as the programmed state and restart the clock (time between training writes is neglected).
-        The 1/f law's ``(G/G_max)^-exponent`` of the new state and, while the worker runs in the background, the
-        next read at this age are prepared on the device worker (the read's normals are consumed when it is
-        taken, so an unused one changes nothing)."""
+    def _keep(self, g: np.ndarray | None, used: int = 0) -> np.ndarray | None:
+        """Keep ``g`` as the programmed state and restart the clock (time between training writes is neglected);
+        ``used``: the normals the write took (peeked), consumed here. The 1/f law's ``(G/G_max)^-exponent`` of
+        the new state and, while the worker runs in the background, the next read at this age are prepared on
+        the device worker (the read's normals are consumed when it is taken, so an unused one changes nothing).
+        The amplitudes go to the worker before consuming the write's normals starts drawing ahead there: the
+        next forward pass waits for them, and the worker cannot leave a draw it has begun (0.5 ms on the
+        default chip's largest crossbar)."""
         m = self.model
         self.conductances = g
         self.age, self._draws, self._aged, self._next_read = 0.0, None, None, None
         self._power = (worker.submit(_one_over_f_power, g, m.g_max, m.read_noise_1f_exponent, urgent=True)
                        if m.read_noise_1f and g is not None else None)
+        if used:
+            self.normals.advance(used)
         if g is not None and m.noisy_reads and worker.background():  # the next read, its normals not yet consumed
             z = self.normals.peek(g.size)
             self._next_read = (worker.submit(self._noisy_read, g, self._power, z, urgent=True),
