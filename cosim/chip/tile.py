@@ -91,6 +91,7 @@ class Tile:
                                     streams(f"devices/{l}/drift") if timed else None, streams.normals(f"devices/{l}"))
                         for l, w in enumerate(network.conductances)]
         self._nominal_biases = self._reference0 = None  # at the last programming, for drift compensation
+        self._settling: tuple = (None, 0.0)  # (the self-conductances it was worked out for, settling time in s)
         kinds = spec.converters
         self.input_dac = Converter(kinds["input_dac"], streams("input_dac"))
         self.nudge_dac = Converter(kinds["nudge_dac"], streams("nudge_dac"))
@@ -294,9 +295,14 @@ class Tile:
 
     # ------------------------------------------------------------------ physics and bookkeeping
     def settling_time(self, network: ResistiveNetwork) -> float:
-        """Settling time of a phase: settling_time_constants x the slowest node's C / (its conductance)."""
-        slowest = min(float(d.min()) for d in network.self_conductances)
-        return self.config.settling_time_constants * self.config.node_capacitance_F / slowest
+        """Settling time of a phase: settling_time_constants x the slowest node's C / (its conductance).
+        Worked out once per install (every install makes new self-conductances), not at every solve."""
+        conductances, seconds = self._settling
+        if conductances is not network.self_conductances:
+            slowest = min(float(d.min()) for d in network.self_conductances)
+            seconds = self.config.settling_time_constants * self.config.node_capacitance_F / slowest
+            self._settling = network.self_conductances, seconds
+        return seconds
 
     def _book_conversions(self, kind: str, config: ConverterConfig, conversions: int, phase: str) -> None:
         joules, seconds = conversion_cost(config, conversions)
