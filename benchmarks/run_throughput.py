@@ -13,7 +13,9 @@ same shape when Fashion-MNIST is absent), this prints:
   source-current difference), timed as bare ``numpy.matmul`` calls
   into preallocated outputs in the same run; the ratio step / floor;
 * the step split by part, from timers wrapped around methods by this script only (exclusive times:
-  a part's time excludes the parts it calls); "Python and glue" is what no timer covers;
+  a part's time excludes the parts it calls); "Python and glue" is what no timer covers; every product
+  goes through :func:`cosim.threads.matmul`, timed as its own part (the GEMMs as they ran in the step,
+  beside their floor);
 * the machine: CPU model (/proc/cpuinfo), the cores this process may use (``os.sched_getaffinity``)
   and the GEMM GFLOP/s of the floor, measured in the same run.
 
@@ -52,10 +54,15 @@ class Parts:
     """Exclusive time per part of a training step, from timers wrapped around methods while in a ``with``."""
 
     CHIP = ("device read noise", "device programming", "converters", "ledger")
+    GEMMS = "GEMMs, as they ran in the step"
 
     def __init__(self, s):
         from cosim.analog.devices import DeviceArray
         from cosim.analog.resistive import block as resistive_block
+        from cosim.analog.resistive import energy as resistive_energy
+        from cosim.analog.resistive import gradients as resistive_gradients
+        from cosim.analog.resistive import observables as resistive_observables
+        from cosim.analog.resistive import solve as resistive_solve
         from cosim.analog.resistive.network import ResistiveNetwork
         from cosim.analog.resistive.energy import ResistiveEnergy
         from cosim.analog.resistive.solve import ResistiveSolver
@@ -63,9 +70,12 @@ class Parts:
         from cosim.chip.ledger import Ledger
         from cosim.chip.tile import Tile
         from cosim.converters import Converter
+        from cosim.digital import ops as digital_ops
         from cosim.learning.blocks import AnalogBlock, DigitalBlock
 
-        self.targets = [  # (owner, attribute, part)
+        gemms = [(module, "matmul", self.GEMMS) for module in (  # every product of the step goes through matmul
+            resistive_energy, resistive_solve, resistive_gradients, resistive_observables, digital_ops)]
+        self.targets = gemms + [  # (owner, attribute, part)
             (DigitalBlock, "forward", "digital forward"), (DigitalBlock, "backward", "digital backward"),
             (s.chain, "loss", "loss"),
             (resistive_block.ResistiveBlock, "forward", "analog free phase"),
@@ -305,6 +315,11 @@ def step_table(steps: int, repeats: int, device_worker: bool) -> None:
     for part in split[CONFIGS[0]]:
         print(f"| {part} | " + " | ".join(f"{1e3 * split[n][part]:.2f}" for n in CONFIGS) + " |")
     print("| total (timed) | " + " | ".join(f"{1e3 * sum(split[n].values()):.2f}" for n in CONFIGS) + " |")
+    for name in CONFIGS:
+        gemm, floor = split[name][Parts.GEMMS], best[f"{name} GEMMs"]
+        print(f"\n{name}: its GEMMs took {1e3 * gemm:.2f} ms inside the step, {gemm / floor:.2f}x their floor (the floor "
+              f"repeats each product on operands left in cache; in the step the operands come from memory); "
+              f"everything else took {1e3 * (sum(split[name].values()) - gemm):.2f} ms.")
 
 
 def xl_threads(quick: bool, repeats: int) -> None:

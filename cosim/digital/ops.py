@@ -13,6 +13,7 @@ import numpy as np
 from cosim.digital.base import Op, OpCost, channel_axes, per_channel, positive_int, uniform_init
 from cosim.digital.conv import AvgPool2d, Conv2d, MaxPool2d
 from cosim.errors import ParameterError
+from cosim.threads import matmul
 
 
 class Linear(Op):
@@ -38,17 +39,17 @@ class Linear(Op):
 
     def _forward(self, x, training):
         self._x = x
-        y = x @ self.params["weight"]
+        y = matmul(x, self.params["weight"])
         if "bias" in self.params:
             y += self.params["bias"]
         return y
 
     def _backward(self, grad_y):
         self._parameter_gradients(grad_y)
-        return grad_y @ self.params["weight"].T
+        return matmul(grad_y, self.params["weight"].T)
 
     def _parameter_gradients(self, grad_y):
-        self.grads["weight"] = self._x.T @ grad_y
+        self.grads["weight"] = matmul(self._x.T, grad_y)
         if "bias" in self.params:
             self.grads["bias"] = grad_y.sum(axis=0)
 

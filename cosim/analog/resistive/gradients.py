@@ -56,7 +56,7 @@ def source_current_pair(network: ResistiveNetwork, a: Equilibrium, b: Equilibriu
     """
     if a.conductances is not None and a.conductances is b.conductances:
         amp = network.amplifiers[0]
-        difference = -amp.backward_gain * (a.conductances[0] @ (a.layers[1] - b.layers[1]).T).T
+        difference = -amp.backward_gain * matmul(a.conductances[0], (a.layers[1] - b.layers[1]).T).T
         return difference, np.zeros_like(difference)
     return source_currents(network, a.layers, a.conductances), source_currents(network, b.layers, b.conductances)
 

@@ -10,6 +10,7 @@ import numba
 import numpy as np
 
 from cosim.analog.resistive.network import ResistiveNetwork, ShockleyDiode
+from cosim.threads import matmul
 
 
 def _current_terms(network: ResistiveNetwork, layers, m: int, nudge) -> list[np.ndarray]:
@@ -112,7 +113,7 @@ def crossbar_power(network: ResistiveNetwork, layers, input_product=None, produc
     for l, w in enumerate(network.conductances):
         lo, hi = layers[l], layers[l + 1]
         known = (0, input_product) if l == 0 and input_product is not None else products and products[l]
-        side, product = known or (0, lo @ w)
+        side, product = known or (0, matmul(lo, w))
         _expanded_power(lo, hi, network.row_sums[l], network.column_sums[l], product, lo if side else hi,
                         network.amplifiers[l].forward_gain, power[:, l])
     return power
