@@ -295,7 +295,8 @@ def test_parallel_optimiser_kernels_equal_the_serial_ones(kind):
         if kind == "sgd":
             getattr(optim_kernels, kernel)(p, g, m, 0.05, 0.5, 0.9, True, 0.01, 0.1, 0.9)
         else:
-            getattr(optim_kernels, kernel)(p, g, m, v, 0.05, 0.5, 0.9, 0.999, 1e-8, 10.0, 1000.0, 0.01, True, 0.1, 0.9)
+            getattr(optim_kernels, kernel)(p, g, m, v, 0.5, 0.5, 0.9, 0.1, 0.999, 0.001, 1e-8, 1000.0, 0.9995, 0.01, True,
+                                           0.1, 0.9)
         results.append((p, m, v))
     numba.set_num_threads(outer)
     for a, b in zip(*results):

@@ -177,18 +177,22 @@ REFERENCE_CASES = {
 KINDS = {"sgd": dict(lr=0.05, momentum=0.9), "adam": dict(lr=0.05)}
 
 
+@pytest.mark.parametrize("dtype, rtol, atol", [(np.float64, 1e-12, 1e-14), (np.float32, 3e-6, 1e-6)])
 @pytest.mark.parametrize("case", REFERENCE_CASES)
-def test_optimizer_matches_reference_recursion(case):
+def test_optimizer_matches_reference_recursion(case, dtype, rtol, atol):
+    """float64 to rounding; float32 parameters are updated with float32 arithmetic (as PyTorch does), within a
+    few float32 roundings of the float64 recursion."""
     kind, kwargs = REFERENCE_CASES[case]
     # the second group runs at half the rate and without weight decay: per-group settings are honoured
-    groups = _groups(lr_scale=0.5, weight_decay=0.0)
+    groups = _groups(dtype, lr_scale=0.5, weight_decay=0.0)
     opt = make_optimizer(kind, groups, **kwargs)
     for grads in GRADS:
         opt.step(_nested(grads))
     second = {**kwargs, "lr": 0.5 * kwargs["lr"], "weight_decay": 0.0}
     for i, p in enumerate(_flat(groups)):
+        assert p.dtype == dtype
         expected = REFERENCES[kind](P0[i], [grads[i] for grads in GRADS], **(kwargs if i < 2 else second))
-        np.testing.assert_allclose(p, expected, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(p, expected, rtol=rtol, atol=atol)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -202,7 +202,9 @@ class SGD(Optimizer):
     def _update(self, p, g, buffers, lr, weight_decay, scale, lo, hi):
         momentum_buf = buffers.get("momentum", p[:0])
         kernel = optim_kernels.parallel_sgd_step if parallel(p) else optim_kernels.sgd_step
-        kernel(p, g, momentum_buf, lr, scale, self.momentum, self.nesterov, weight_decay, lo, hi)
+        real = p.dtype.type  # the kernels compute in the parameters' dtype (see optim_kernels)
+        kernel(p, g, momentum_buf, real(lr), real(scale), real(self.momentum), self.nesterov, real(weight_decay),
+               real(lo), real(hi))
 
 
 class Adam(Optimizer):
@@ -234,9 +236,11 @@ class Adam(Optimizer):
     def _update(self, p, g, buffers, lr, weight_decay, scale, lo, hi):
         beta1, beta2 = self.betas
         kernel = optim_kernels.parallel_adam_step if parallel(p) else optim_kernels.adam_step
-        kernel(p, g, buffers["exp_avg"], buffers["exp_avg_sq"], lr, scale, beta1, beta2, self.eps,
-                                1 / (1 - beta1**self.steps), 1 / (1 - beta2**self.steps), weight_decay,
-                                self.decoupled, lo, hi)
+        real = p.dtype.type  # the kernels compute in the parameters' dtype (see optim_kernels)
+        kernel(p, g, buffers["exp_avg"], buffers["exp_avg_sq"], real(lr / (1 - beta1**self.steps)), real(scale),
+               real(beta1), real(1.0 - beta1), real(beta2), real(1.0 - beta2), real(self.eps),
+               real(1 / (1 - beta2**self.steps)), real(1.0 - lr * weight_decay), real(weight_decay), self.decoupled,
+               real(lo), real(hi))
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam}
