@@ -55,9 +55,12 @@ class Parts:
 
     CHIP = ("device read noise", "device programming", "converters", "ledger")
     GEMMS = "GEMMs, as they ran in the step"
+    NODES = "node updates (the layer kernel)"
+    PASSES = (GEMMS, NODES, "optimiser", "conductance install")  # what every step must do, as it ran
 
     def __init__(self, s):
         from cosim.analog.devices import DeviceArray
+        from cosim.analog.relaxation import kernels as relaxation_kernels
         from cosim.analog.resistive import block as resistive_block
         from cosim.analog.resistive import energy as resistive_energy
         from cosim.analog.resistive import gradients as resistive_gradients
@@ -76,6 +79,7 @@ class Parts:
         gemms = [(module, "matmul", self.GEMMS) for module in (  # every product of the step goes through matmul
             resistive_energy, resistive_solve, resistive_gradients, resistive_observables, digital_ops)]
         self.targets = gemms + [  # (owner, attribute, part)
+            (relaxation_kernels, "layer_update", self.NODES),
             (DigitalBlock, "forward", "digital forward"), (DigitalBlock, "backward", "digital backward"),
             (s.chain, "loss", "loss"),
             (resistive_block.ResistiveBlock, "forward", "analog free phase"),
@@ -317,9 +321,12 @@ def step_table(steps: int, repeats: int, device_worker: bool) -> None:
     print("| total (timed) | " + " | ".join(f"{1e3 * sum(split[n].values()):.2f}" for n in CONFIGS) + " |")
     for name in CONFIGS:
         gemm, floor = split[name][Parts.GEMMS], best[f"{name} GEMMs"]
+        passes = sum(split[name][part] for part in Parts.PASSES)
         print(f"\n{name}: its GEMMs took {1e3 * gemm:.2f} ms inside the step, {gemm / floor:.2f}x their floor (the floor "
               f"repeats each product on operands left in cache; in the step the operands come from memory); "
-              f"everything else took {1e3 * (sum(split[name].values()) - gemm):.2f} ms.")
+              f"everything else took {1e3 * (sum(split[name].values()) - gemm):.2f} ms. With the passes every step "
+              f"makes (node updates, optimiser, install) as they ran: {1e3 * passes:.2f} ms, {passes / floor:.2f}x "
+              f"the floor, before any digital op, readout, chip part or Python.")
 
 
 def xl_threads(quick: bool, repeats: int) -> None:
