@@ -237,7 +237,7 @@ class Adam(Optimizer):
         beta1, beta2 = self.betas
         kernel = optim_kernels.parallel_adam_step if parallel(p) else optim_kernels.adam_step
         real = p.dtype.type  # the kernels compute in the parameters' dtype (see optim_kernels)
-        kernel(p, g, buffers["exp_avg"], buffers["exp_avg_sq"], real(lr / (1 - beta1**self.steps)), real(scale),
+        kernel(p, g, buffers["exp_avg"], buffers["exp_avg_sq"], real(lr * (1 / (1 - beta1**self.steps))), real(scale),
                real(beta1), real(1.0 - beta1), real(beta2), real(1.0 - beta2), real(self.eps),
                real(1 / (1 - beta2**self.steps)), real(1.0 - lr * weight_decay), real(weight_decay), self.decoupled,
                real(lo), real(hi))
