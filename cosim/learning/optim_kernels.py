@@ -6,9 +6,9 @@ the same step, which dominates a training step once crossbars hold millions of c
 Arrays are flat views of contiguous arrays; scalars come in the parameters' dtype, so the arithmetic runs in
 it, as PyTorch's optimisers do: on float32 parameters 2.7x faster than in float64, whose square root and
 division bound the Adam kernel (0.13 ms -> 0.05 ms per 131 072 parameters here); float64 parameters keep
-float64 arithmetic. Every element is independent, so each
-kernel also comes compiled for several threads (``parallel_*``, Numba ``prange``): the same numbers, for
-arrays of millions of conductances on idle cores (:func:`cosim.threads.parallel`). The parallel builds are
+float64 arithmetic. Every element is independent, so each kernel also comes compiled for several threads
+(``parallel_*``, Numba ``prange``): the same numbers, for arrays of millions of conductances on idle cores
+(:func:`cosim.threads.parallel`). The parallel builds are
 compiled on first use and not cached: Numba's cache does not tell two builds of one function apart.
 """
 
