@@ -21,7 +21,7 @@ same shape when Fashion-MNIST is absent), this prints:
 
 Then the XL network (``fmnist_drn_xl.yaml``, (2*784)-32768-10, batch 32) with 1 and 2 threads (the large
 products split by :func:`cosim.threads.matmul`, the parallel Numba kernels; BLAS at one thread) and as a run
-asking for 2 gets them (capped at the idle cores), interleaved, best of 10; and where the wall time of one
+asking for 2 gets them (capped at the idle cores), interleaved, best of 20; and where the wall time of one
 `cosim run` goes (start-up, data loading, training, evaluation, checkpoint and results, report.html), timed
 from outside around the phases of :func:`cosim.runner.run`.
 
@@ -435,7 +435,7 @@ def main(argv=None) -> None:
             warnings.simplefilter("ignore")
             step_table(steps, repeats, chosen.device_worker)
     if "xl" in args.parts:
-        xl_threads(args.quick, 2 if args.quick else 10)
+        xl_threads(args.quick, 2 if args.quick else 20)
     if "run" in args.parts:
         with threadpool_limits(limits=1, user_api="blas"):
             run_phases(256 if args.quick else 60000)
