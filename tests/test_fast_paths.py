@@ -212,9 +212,19 @@ WRITES = {
 }
 
 
+#: devices per noisy pass: all at once, blocks of two rows, one row at a time (a block is at least a row)
+PASSES = {"one pass": None, "2-row blocks": 60, "1-row blocks": 7}
+
+
+@pytest.mark.parametrize("passes", PASSES)
 @pytest.mark.parametrize("name", WRITES)
-def test_device_write_kernels_equal_the_numpy_form(name):
-    from cosim.analog.devices import DeviceArray, DeviceModel
+def test_device_write_kernels_equal_the_numpy_form(name, passes, monkeypatch):
+    """Whole arrays or blocks of rows (how large arrays go, holding one block's normals): the same values and the
+    stream consumed alike."""
+    from cosim.analog.devices import DeviceArray, DeviceModel, array
+
+    if PASSES[passes]:
+        monkeypatch.setattr(array, "PASS_DEVICES", PASSES[passes])
 
     model = DeviceModel(g_min=1e-6, g_max=2.5e-5, **WRITES[name])
     fast = DeviceArray(model, (40, 30), np.random.default_rng(0))
@@ -236,10 +246,14 @@ def test_device_write_kernels_equal_the_numpy_form(name):
     assert fast.normals.state() == reference_rng.bit_generator.state  # the stream, consumed alike
 
 
+@pytest.mark.parametrize("passes", PASSES)
 @pytest.mark.parametrize("age", [0.0, 3600.0])
 @pytest.mark.parametrize("one_over_f", [0.0, 0.0088])
-def test_noisy_read_kernel_equals_the_numpy_form(age, one_over_f):
-    from cosim.analog.devices import DeviceArray, DeviceModel, drift
+def test_noisy_read_kernel_equals_the_numpy_form(age, one_over_f, passes, monkeypatch):
+    from cosim.analog.devices import DeviceArray, DeviceModel, array, drift
+
+    if PASSES[passes]:
+        monkeypatch.setattr(array, "PASS_DEVICES", PASSES[passes])
 
     model = DeviceModel(g_min=1e-6, g_max=2.5e-5, read_noise=0.01, read_noise_1f=one_over_f,
                         read_noise_1f_exponent=0.65, retention="power_law", retention_t0=20.0, drift_nu=0.05)

@@ -78,9 +78,15 @@ def test_normal_stream_gives_the_generators_numbers_in_order(background):
         worker.set_background(False)
 
 
-def test_training_draws_the_same_device_noise_drawn_ahead_or_not():
-    """Two steps of a noisy chip: the same conductances and the same recorded stream states either way."""
+@pytest.mark.parametrize("pass_devices", [None, 7], ids=["whole arrays", "row by row"])
+def test_training_draws_the_same_device_noise_drawn_ahead_or_not(pass_devices, monkeypatch):
+    """Two steps of a noisy chip: the same conductances and the same recorded stream states either way, whether
+    the devices are written and read whole or row by row (as large arrays are)."""
     from cosim import worker
+    from cosim.analog.devices import array
+
+    if pass_devices:
+        monkeypatch.setattr(array, "PASS_DEVICES", pass_devices)
 
     outcomes = []
     for background in (False, True):

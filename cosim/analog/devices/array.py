@@ -24,6 +24,11 @@ from cosim.analog.devices import drift, kernels
 from cosim.analog.devices.model import DeviceModel
 from cosim.analog.devices.normals import NormalStream
 
+#: devices per noisy pass (a write or a read) of a large array: a pass holds its devices' normals at once, 8 bytes
+#: each, so larger arrays go in blocks of whole rows, drawing the same normals in the same order (a
+#: 51-million-device array held 400 MB of normals per write, and as much again for its prepared read)
+PASS_DEVICES = 1 << 22
+
 
 class DeviceArray:
     """The devices of one crossbar of shape ``shape``: their static defects, programmed state and age.
@@ -68,14 +73,18 @@ class DeviceArray:
         """Write ``target`` (S) into every device from scratch; returns and keeps the true conductances:
         ``clip(target)``, rounded to the levels, times the gain, then settled (programming noise of std
         ``programming_noise * span``, clipped to the range again, stuck devices pinned). One pass
-        (:func:`.kernels.program`); the state is kept in the targets' floating dtype."""
+        (:func:`.kernels.program`; per block of rows when noisy and large); the state is kept in the targets'
+        floating dtype."""
         m = self.model
-        g = np.empty(self.shape, _working_dtype(target))
-        z = self.normals.peek(g.size) if m.programming_noise else None
-        kernels.program(np.ascontiguousarray(target), m.g_min, m.g_max, m.levels or 0, self.gain,
-                        m.programming_noise * m.span, z, self.stuck, g)
+        g, target = np.empty(self.shape, _working_dtype(target)), np.ascontiguousarray(target)
+        used = 0  # normals of the last block, peeked and not yet consumed
+        for rows in self._passes(bool(m.programming_noise)):
+            z = self._next_normals(used, g[rows].size) if m.programming_noise else None
+            kernels.program(target[rows], m.g_min, m.g_max, m.levels or 0, _rows_of(self.gain, rows),
+                            m.programming_noise * m.span, z, _rows_of(self.stuck, rows), g[rows])
+            used = 0 if z is None else z.size
         self.writes += g.size
-        return self._keep(g, 0 if z is None else g.size)
+        return self._keep(g, used)
 
     def update(self, target: np.ndarray) -> np.ndarray:
         """Move every device towards ``target`` (S): exact rewrite, or whole pulses when pulsed (only the devices
@@ -84,14 +93,16 @@ class DeviceArray:
         m = self.model
         if self.conductances is None or not m.pulsed:
             return self.program(target)
-        g = self.conductances.copy()
-        shape = self.shape
-        z = self.normals.peek(g.size) if m.programming_noise else None
-        pulses, used = kernels.pulse(g, np.ascontiguousarray(target), m.pulse_step * m.span,
-                                     np.broadcast_to(self.step_up, shape), np.broadcast_to(self.step_down, shape),
-                                     m.soft_bounds, m.g_min, m.g_max, m.programming_noise * m.span, z, self.stuck)
-        self.writes += pulses
-        return self._keep(g, 0 if z is None else used)
+        g, target = self.conductances.copy(), np.ascontiguousarray(target)
+        up, down = np.broadcast_to(self.step_up, self.shape), np.broadcast_to(self.step_down, self.shape)
+        used = 0  # normals the last block took, peeked and not yet consumed
+        for rows in self._passes(bool(m.programming_noise)):
+            z = self._next_normals(used, g[rows].size) if m.programming_noise else None
+            pulses, used = kernels.pulse(g[rows], target[rows], m.pulse_step * m.span, up[rows], down[rows],
+                                         m.soft_bounds, m.g_min, m.g_max, m.programming_noise * m.span, z,
+                                         _rows_of(self.stuck, rows))
+            self.writes += pulses
+        return self._keep(g, used)
 
     def restore(self, conductances: np.ndarray | None) -> None:
         """Take ``conductances`` (S; None: never programmed) as the programmed state, as written by a
@@ -113,8 +124,8 @@ class DeviceArray:
                        if m.read_noise_1f and g is not None else None)
         if used:
             self.normals.advance(used)
-        if g is not None and m.noisy_reads and worker.background():  # the next read, its normals not yet consumed
-            z = self.normals.peek(g.size)
+        if g is not None and m.noisy_reads and worker.background() and len(self._passes()) == 1:
+            z = self.normals.peek(g.size)  # the next read, its normals not yet consumed
             self._next_read = (worker.submit(self._noisy_read, g, self._power, z, urgent=True),
                                self.normals.position())
         return g
@@ -140,22 +151,44 @@ class DeviceArray:
         if not m.noisy_reads:
             return g
         prepared, self._next_read = self._next_read, None
-        z = self.normals.peek(g.size)
-        fresh = prepared is not None and prepared[1] == self.normals.position()  # drawn from these same z
-        out = prepared[0].result() if fresh else self._noisy_read(g, self._power, z)
-        self.normals.advance(g.size)
+        if prepared is not None and prepared[1] == self.normals.position():  # drawn from these same normals
+            self.normals.take(g.size)
+            return prepared[0].result()
+        out = np.empty_like(g)
+        power = None if self._power is None else self._power.result()
+        for rows in self._passes():
+            self._read_into(g[rows], _rows_of(power, rows), self.normals.take(g[rows].size), out[rows])
         return out
 
     def _noisy_read(self, g: np.ndarray, power, z: np.ndarray) -> np.ndarray:
-        """A read of the state ``g`` at the present age with the normals ``z``; ``power``: the future of the
-        1/f amplitudes' state dependence (None without 1/f noise)."""
-        m, band = self.model, 0.0
-        if m.read_noise_1f:
-            power = power.result()
-            band = float(drift.one_over_f_read_noise_std(1.0, 1.0, max(self.age, m.retention_t0), m.t_read))
+        """A read of the state ``g`` at the present age with the normals ``z`` (the device worker's job);
+        ``power``: the future of the 1/f amplitudes' state dependence (None without 1/f noise)."""
         out = np.empty_like(g)
-        kernels.noisy_read(g, power, m.read_noise_1f, drift.PCM_Q_MAX, band, m.read_noise, z, out)
+        self._read_into(g, None if power is None else power.result(), z, out)
         return out
+
+    def _read_into(self, g: np.ndarray, power: np.ndarray | None, z: np.ndarray, out: np.ndarray) -> None:
+        """``out`` = a read of the devices in ``g`` (rows of the array) at the present age with the normals ``z``;
+        ``power``: their 1/f amplitudes' state dependence (None without 1/f noise)."""
+        m = self.model
+        band = float(drift.one_over_f_read_noise_std(1.0, 1.0, max(self.age, m.retention_t0), m.t_read)) \
+            if m.read_noise_1f else 0.0
+        kernels.noisy_read(g, power, m.read_noise_1f, drift.PCM_Q_MAX, band, m.read_noise, z, out)
+
+    def _passes(self, noisy: bool = True) -> list[slice]:
+        """The row blocks a noisy pass goes in: all rows at once, or blocks of at most ``PASS_DEVICES`` devices
+        (whole rows, at least one)."""
+        rows, columns = self.shape
+        if not noisy or rows * columns <= PASS_DEVICES:
+            return [slice(None)]
+        step = max(1, PASS_DEVICES // columns)
+        return [slice(start, min(rows, start + step)) for start in range(0, rows, step)]
+
+    def _next_normals(self, consumed: int, n: int) -> np.ndarray:
+        """The next ``n`` normals (peeked), after consuming ``consumed`` of the last peek."""
+        if consumed:
+            self.normals.advance(consumed)
+        return self.normals.peek(n)
 
     def _retained(self) -> np.ndarray:
         """The retention law of the model applied to the programmed state at the present age."""
@@ -180,6 +213,11 @@ class DeviceArray:
         if self.stuck is not None:
             aged = np.where(self.stuck != 0, g, aged)
         return aged.astype(g.dtype, copy=False)
+
+
+def _rows_of(array: np.ndarray | None, rows: slice) -> np.ndarray | None:
+    """``array[rows]`` of a per-device array, or None for none."""
+    return None if array is None else array[rows]
 
 
 def _one_over_f_power(g: np.ndarray, g_max: float, exponent: float) -> np.ndarray:
