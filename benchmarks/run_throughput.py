@@ -67,8 +67,6 @@ class Parts:
         from cosim.analog.resistive import observables as resistive_observables
         from cosim.analog.resistive import solve as resistive_solve
         from cosim.analog.resistive.network import ResistiveNetwork
-        from cosim.analog.resistive.energy import ResistiveEnergy
-        from cosim.analog.resistive.solve import ResistiveSolver
         from cosim.chip.chip import Chip
         from cosim.chip.ledger import Ledger
         from cosim.chip.tile import Tile
@@ -94,7 +92,7 @@ class Parts:
             (Ledger, "add", "ledger"), (Tile, "after_solve", "ledger"), (Chip, "book_step", "ledger"),
             (Tile, "book_gradient_arithmetic", "ledger"),
         ]
-        self.solver, self.energy = ResistiveSolver, ResistiveEnergy
+        self.solver, self.energy = resistive_solve.ResistiveSolver, resistive_energy.ResistiveEnergy
         self.networks = {id(b.network): i for i, b in enumerate(s.chain.blocks) if b.kind == "analog"}
         self.times = dict.fromkeys([part for _, _, part in self.targets], 0.0)
         self.times["Python and glue"] = 0.0

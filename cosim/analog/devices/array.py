@@ -124,7 +124,7 @@ class DeviceArray:
                        if m.read_noise_1f and g is not None else None)
         if used:
             self.normals.advance(used)
-        if g is not None and m.noisy_reads and worker.background() and len(self._passes()) == 1:
+        if g is not None and m.noisy_reads and worker.background() and g.size <= PASS_DEVICES:
             z = self.normals.peek(g.size)  # the next read, its normals not yet consumed
             self._next_read = (worker.submit(self._noisy_read, g, self._power, z, urgent=True),
                                self.normals.position())
